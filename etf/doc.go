@@ -1,0 +1,2 @@
+// Package etf encodes and decodes the Erlang External Term Format.
+package etf
