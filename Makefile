@@ -1,0 +1,41 @@
+# hornbeam-go: `make demo` runs the node with its demo hooks; `make test` runs every test.
+# Both install what a fresh Debian machine lacks first (.ci/deps).
+
+GO      ?= go
+PYTHON  ?= /usr/bin/python3
+ERLBUILD = /tmp/hornbeam-erlang-ebin
+FUZZTIME ?= 20s
+
+export HORNBEAM_PYTHON = $(PYTHON)
+
+.PHONY: deps build demo test test-go test-race test-python test-erlang fuzz bench
+
+deps:
+	@bash .ci/deps
+
+build:
+	$(GO) build -o bin/hornbeam ./cmd/hornbeam
+
+demo: deps build
+	./bin/hornbeam
+
+test: deps build test-go test-race test-python test-erlang fuzz
+
+test-go:
+	$(GO) vet ./...
+	HORNBEAM_BIN=$(CURDIR)/bin/hornbeam $(GO) test -count=1 -timeout 20m ./...
+
+test-race:
+	$(GO) test -race -count=1 -timeout 10m ./etf/ ./hooks/
+
+test-python:
+	cd python && $(PYTHON) -m unittest discover -s tests -t .
+
+test-erlang: build
+	HORNBEAM_BIN=$(CURDIR)/bin/hornbeam bash erlang/run_tests.sh
+
+fuzz:
+	$(GO) test ./etf/ -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test ./etf/ ./hooks/ -run '^$$' -bench . -benchmem
