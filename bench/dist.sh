@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Erlang→Go versus Erlang→BEAM: the same echo and stream calls, alternating in one run.
+# Usage: bash bench/dist.sh   (from the repository root; needs erl and Go)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
+cookie=hornbeam_bench
+go build -o "$out/hornbeam" ./cmd/hornbeam
+erlc -o "$out" bench/hb_beam_server.erl bench/hb_bench.erl
+erl -noshell -sname hb_beam@localhost -setcookie "$cookie" -pa "$out" \
+	-eval '{ok, _} = hb_beam_server:start(), receive stop -> ok end' &
+"$out/hornbeam" --sname hb_go@localhost --cookie "$cookie" --log-level warn &
+sleep 2
+erl -noshell -sname hb_client@localhost -setcookie "$cookie" -pa "$out" \
+	-eval 'hb_bench:main(["hb_beam@localhost", "hb_go@localhost"])'
