@@ -1,0 +1,353 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/ergo-services/ergo/gen"
+	"github.com/hornbeam-go/hornbeam/etf"
+)
+
+// Registered names the connection answers itself instead of routing to ergo.
+const (
+	nameHooks     = etf.Atom("hornbeam_hooks")
+	nameNetKernel = etf.Atom("net_kernel")
+	nameRex       = etf.Atom("rex")
+)
+
+var (
+	atomGenCall = etf.Atom("$gen_call")
+	atomGenCast = etf.Atom("$gen_cast")
+	atomAlias   = etf.Atom("alias")
+)
+
+// handlePacket decodes one packet and acts on it. A packet that does not decode is logged and dropped; the
+// stream stays in step because the reader has already taken the whole packet off it.
+func (c *conn) handlePacket(b []byte) {
+	defer releaseFrame(b)
+	if b[0] != typePassThrough {
+		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
+		return
+	}
+	dec := c.decoder(b)
+	term, n, err := dec.DecodePrefix(b[1:])
+	if err != nil {
+		c.n.log.Warn("node: dropped a packet whose control message does not decode", "peer", c.peer, "error", err)
+		return
+	}
+	ctl, ok := term.(etf.Tuple)
+	op := 0
+	if ok && len(ctl) > 0 {
+		op, ok = smallInt(ctl[0])
+	}
+	if !ok {
+		c.n.log.Warn("node: dropped a packet with a malformed control message", "peer", c.peer, "control", term)
+		return
+	}
+	var payload etf.Term
+	if rest := b[1+n:]; len(rest) > 0 {
+		if payload, err = dec.Decode(rest); err != nil {
+			c.badPayload(op, rest, err)
+			return
+		}
+	}
+	if err := c.dispatch(op, ctl, payload); err != nil {
+		c.n.log.Warn("node: dropped a control message", "peer", c.peer, "control", ctl, "error", err)
+	}
+}
+
+// badPayload logs a message that does not decode and, when it is a $gen_call whose From still reads, answers
+// the caller {error, {badterm, Detail}} so it does not wait out its timeout.
+func (c *conn) badPayload(op int, payload []byte, err error) {
+	c.n.log.Warn("node: dropped a message that does not decode", "peer", c.peer, "op", op, "error", err)
+	switch op {
+	case opSend, opSendTT, opRegSend, opRegSendTT, opSendSender, opSendSenderTT, opAliasSend, opAliasSendTT:
+	default:
+		return
+	}
+	if from, ok := genCallFrom(payload); ok {
+		c.reply(from, errorTerm("badterm", []byte(err.Error())))
+	}
+}
+
+// dispatch acts on one decoded control message.
+func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
+	r := ctlReader{t: ctl}
+	switch op {
+	case opSend, opSendTT:
+		to := r.pid(2)
+		if r.err != nil {
+			return r.err
+		}
+		return c.deliver(etf.Pid{}, to, payload)
+	case opSendSender, opSendSenderTT:
+		from, to := r.pid(1), r.pid(2)
+		if r.err != nil {
+			return r.err
+		}
+		return c.deliver(from, to, payload)
+	case opRegSend, opRegSendTT:
+		from, name := r.pid(1), r.atom(3)
+		if r.err != nil {
+			return r.err
+		}
+		return c.deliverReg(from, name, payload)
+	case opAliasSend, opAliasSendTT:
+		from, alias := r.pid(1), r.ref(2)
+		if r.err != nil {
+			return r.err
+		}
+		return c.router.RouteSendAlias(from, etf.Alias(alias), payload)
+	case opLink:
+		from, to := r.pid(1), r.pid(2)
+		if r.err != nil {
+			return r.err
+		}
+		return c.router.RouteLink(from, to)
+	case opUnlink:
+		from, to := r.pid(1), r.pid(2)
+		if r.err != nil {
+			return r.err
+		}
+		return c.router.RouteUnlink(from, to)
+	case opUnlinkID:
+		id, from, to := r.term(1), r.pid(2), r.pid(3)
+		if r.err != nil {
+			return r.err
+		}
+		if err := c.router.RouteUnlink(from, to); err != nil {
+			return err
+		}
+		return c.send(etf.Tuple{opUnlinkIDAck, id, to, from}, nil, false)
+	case opExit, opExit2:
+		from, to, reason := r.pid(1), r.pid(2), r.term(3)
+		if r.err != nil {
+			return r.err
+		}
+		return c.exitSignal(op == opExit, from, to, reason)
+	case opExitTT, opExit2TT:
+		from, to, reason := r.pid(1), r.pid(2), r.term(4)
+		if r.err != nil {
+			return r.err
+		}
+		return c.exitSignal(op == opExitTT, from, to, reason)
+	case opPayloadExit, opPayloadExitTT, opPayloadExit2, opPayloadExit2TT:
+		from, to := r.pid(1), r.pid(2)
+		if r.err != nil {
+			return r.err
+		}
+		return c.exitSignal(op == opPayloadExit || op == opPayloadExitTT, from, to, payload)
+	case opMonitorP:
+		from, ref := r.pid(1), r.ref(3)
+		if r.err != nil {
+			return r.err
+		}
+		return c.monitor(from, r.term(2), ref)
+	case opDemonitorP:
+		from, ref := r.pid(1), r.ref(3)
+		if r.err != nil {
+			return r.err
+		}
+		return c.demonitor(from, r.term(2), ref)
+	case opMonitorPExit:
+		ref, reason := r.ref(3), r.term(4)
+		if r.err != nil {
+			return r.err
+		}
+		return c.monitorExit(r.term(1), ref, reason)
+	case opPayloadMonitorExit:
+		ref := r.ref(3)
+		if r.err != nil {
+			return r.err
+		}
+		return c.monitorExit(r.term(1), ref, payload)
+	case opSpawnRequest, opSpawnRequestTT:
+		return c.spawnRequest(&r, payload)
+	case opSpawnReply, opSpawnReplyTT:
+		ref, to, result := r.ref(1), r.pid(2), r.term(4)
+		if r.err != nil {
+			return r.err
+		}
+		return c.router.RouteSpawnReply(to, ref, result)
+	case opNodeLink, opGroupLeader, opUnlinkIDAck:
+		return nil
+	}
+	return fmt.Errorf("node: unknown control operation %d", op)
+}
+
+// deliver hands a message sent to a local pid to the hooks server or to ergo.
+func (c *conn) deliver(from, to etf.Pid, payload etf.Term) error {
+	if to == c.n.srv.pid {
+		c.n.srv.handleRemote(c, from, payload)
+		return nil
+	}
+	return c.router.RouteSend(from, to, payload)
+}
+
+// deliverReg hands a message sent to a registered name to its fast path or to ergo.
+func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
+	switch name {
+	case nameHooks:
+		c.n.srv.handleRemote(c, from, payload)
+		return nil
+	case nameRex:
+		if c.n.srv.handleRex(c, payload) {
+			return nil
+		}
+	case nameNetKernel:
+		if from, req, ok := genCall(payload); ok {
+			if t, ok := req.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("is_auth") {
+				return c.reply(from, etf.Atom("yes"))
+			}
+		}
+	}
+	return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, payload)
+}
+
+// exitSignal routes an exit signal; a link exit goes to ergo, an exit/2 to a running erpc call stops it.
+func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
+	if c.n.srv.exitCall(to) {
+		return nil
+	}
+	if !link {
+		return nil
+	}
+	return c.router.RouteExit(to, from, reasonString(reason))
+}
+
+// monitor sets up a monitor by the remote pid from on a local pid or name.
+func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
+	switch t := target.(type) {
+	case etf.Pid:
+		if c.n.srv.monitorCall(c, from, t, ref) {
+			return nil
+		}
+		return c.router.RouteMonitor(from, t, ref)
+	case etf.Atom:
+		if t == nameHooks {
+			// hornbeam_hooks lives as long as the node, and the node's end closes the connection, which the
+			// peer reports as noconnection: no table is needed for these monitors.
+			return nil
+		}
+		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.n.name}, ref)
+	}
+	return fmt.Errorf("node: cannot monitor %v", target)
+}
+
+// demonitor removes a monitor set up by monitor.
+func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
+	switch t := target.(type) {
+	case etf.Pid:
+		if c.n.srv.demonitorCall(t) {
+			return nil
+		}
+	case etf.Atom:
+		if t == nameHooks {
+			return nil
+		}
+	}
+	return c.router.RouteDemonitor(from, ref)
+}
+
+// monitorExit delivers the end of a remote process that a local one monitored.
+func (c *conn) monitorExit(terminated etf.Term, ref etf.Ref, reason etf.Term) error {
+	if c.n.srv.callerDown(ref) {
+		return nil
+	}
+	switch t := terminated.(type) {
+	case etf.Pid:
+		return c.router.RouteMonitorExit(t, reasonString(reason), ref)
+	case etf.Atom:
+		return c.router.RouteMonitorExitReg(gen.ProcessID{Name: string(t), Node: c.peer}, reasonString(reason), ref)
+	}
+	return fmt.Errorf("node: malformed monitor exit from %v", terminated)
+}
+
+// reply answers a gen_server call whose From is {Pid, Tag}: through the alias when Tag is [alias | Ref]
+// (OTP 24 and later), else to Pid.
+func (c *conn) reply(from etf.Term, reply etf.Term) error {
+	f, ok := from.(etf.Tuple)
+	if !ok || len(f) != 2 {
+		return fmt.Errorf("node: malformed From %v", from)
+	}
+	msg := etf.Tuple{f[1], reply}
+	if alias, ok := aliasTag(f[1]); ok {
+		return c.send(etf.Tuple{opAliasSend, c.n.srv.pid, alias}, msg, true)
+	}
+	pid, ok := f[0].(etf.Pid)
+	if !ok {
+		return fmt.Errorf("node: malformed From %v", from)
+	}
+	return c.send(etf.Tuple{opSend, etf.Atom(""), pid}, msg, true)
+}
+
+// aliasTag returns Ref when tag is [alias | Ref].
+func aliasTag(tag etf.Term) (etf.Ref, bool) {
+	l, ok := tag.(etf.ImproperList)
+	if !ok || len(l.Elems) != 1 || l.Elems[0] != atomAlias {
+		return etf.Ref{}, false
+	}
+	ref, ok := l.Tail.(etf.Ref)
+	return ref, ok
+}
+
+// genCall splits {'$gen_call', From, Req}.
+func genCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
+	t, ok := msg.(etf.Tuple)
+	if !ok || len(t) != 3 || t[0] != atomGenCall {
+		return nil, nil, false
+	}
+	return t[1], t[2], true
+}
+
+// errorTerm builds {error, {Kind, Detail}}.
+func errorTerm(kind etf.Atom, detail etf.Term) etf.Tuple {
+	return etf.Tuple{etf.Atom("error"), etf.Tuple{kind, detail}}
+}
+
+// reasonString renders an exit reason for ergo, which keeps reasons as strings.
+func reasonString(reason etf.Term) string {
+	if a, ok := reason.(etf.Atom); ok {
+		return string(a)
+	}
+	return fmt.Sprint(reason)
+}
+
+// ctlReader reads typed fields of a control tuple; the first mismatch sticks in err.
+type ctlReader struct {
+	t   etf.Tuple
+	err error
+}
+
+func (r *ctlReader) term(i int) etf.Term {
+	if i >= len(r.t) {
+		if r.err == nil {
+			r.err = fmt.Errorf("node: control message %v has no element %d", r.t, i+1)
+		}
+		return nil
+	}
+	return r.t[i]
+}
+
+func (r *ctlReader) pid(i int) etf.Pid {
+	v, ok := r.term(i).(etf.Pid)
+	r.check(ok, i, "pid")
+	return v
+}
+
+func (r *ctlReader) ref(i int) etf.Ref {
+	v, ok := r.term(i).(etf.Ref)
+	r.check(ok, i, "reference")
+	return v
+}
+
+func (r *ctlReader) atom(i int) etf.Atom {
+	v, ok := r.term(i).(etf.Atom)
+	r.check(ok, i, "atom")
+	return v
+}
+
+func (r *ctlReader) check(ok bool, i int, want string) {
+	if !ok && r.err == nil {
+		r.err = fmt.Errorf("node: control message %v: element %d is not a %s", r.t, i+1, want)
+	}
+}

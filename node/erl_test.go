@@ -1,0 +1,130 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/stretchr/testify/require"
+)
+
+const testCookie = "hornbeam_node_test"
+
+var nodeSeq atomic.Int64
+
+// TestMain starts the system EPMD first, so that no test node's embedded one (which dies with its node) serves
+// the erl nodes.
+func TestMain(m *testing.M) {
+	if _, err := exec.LookPath("erl"); err == nil {
+		_ = exec.Command("epmd", "-daemon").Run()
+	}
+	os.Exit(m.Run())
+}
+
+// uniqueName returns a short node name not used before in this test process.
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%s%d_%d@localhost", prefix, os.Getpid(), nodeSeq.Add(1))
+}
+
+// requireErl skips the test when erl is not installed.
+func requireErl(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("erl"); err != nil {
+		t.Skip("erl is not installed")
+	}
+}
+
+// testEngine returns an engine with the hooks the tests call: echo/echo returns its first argument.
+func testEngine(t *testing.T) *hooks.Engine {
+	t.Helper()
+	e := hooks.New(hooks.Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	require.NoError(t, e.Register("echo", hooks.Func(func(_ context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
+		switch action {
+		case "echo":
+			return etf.Tuple{atomOK, args[0]}, nil
+		case "sleep":
+			ms, _ := smallInt(args[0])
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			return etf.Tuple{atomOK, args[0]}, nil
+		}
+		return nil, hooks.UnknownAction(action)
+	})))
+	return e
+}
+
+// startNode starts a Go node for the test and stops it at cleanup.
+func startNode(t *testing.T, e *hooks.Engine) *Node {
+	t.Helper()
+	n, err := Start(context.Background(), Options{
+		Name:   uniqueName("go"),
+		Cookie: testCookie,
+		Engine: e,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	require.NoError(t, err)
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// erl is an erl node started for a test.
+type erl struct {
+	name string
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{}
+}
+
+// startErl runs `erl -eval script` as a distributed node with cookie; the script sees the atom Go bound to
+// goNode through the macro-free variable binding prepended here. The node is killed at cleanup.
+func startErl(t *testing.T, cookie, goNode, script string) *erl {
+	t.Helper()
+	name := uniqueName("e")
+	eval := fmt.Sprintf("Go = '%s', %s", goNode, script)
+	cmd := exec.Command("erl", "-sname", name, "-setcookie", cookie, "-noshell", "-noinput", "-eval", eval)
+	out := &bytes.Buffer{}
+	cmd.Stdout = out
+	cmd.Stderr = out
+	require.NoError(t, cmd.Start())
+	e := &erl{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(e.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-e.done
+	})
+	return e
+}
+
+// runErl runs script on a fresh erl node and returns what it printed once it halts, failing after timeout.
+func runErl(t *testing.T, cookie, goNode, script string, timeout time.Duration) string {
+	t.Helper()
+	e := startErl(t, cookie, goNode, script+", halt().")
+	select {
+	case <-e.done:
+	case <-time.After(timeout):
+		_ = e.cmd.Process.Kill()
+		<-e.done
+		t.Fatalf("erl did not halt within %v; output:\n%s", timeout, e.out.String())
+	}
+	return e.out.String()
+}

@@ -1,0 +1,171 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ergo-services/ergo"
+	"github.com/ergo-services/ergo/gen"
+	ergonode "github.com/ergo-services/ergo/node"
+	"github.com/hornbeam-go/hornbeam/hooks"
+)
+
+// Defaults of Options.
+const (
+	DefaultName           = "hornbeam@localhost"
+	DefaultMaxMessageSize = 128 << 20
+	DefaultTickInterval   = 15 * time.Second
+	DefaultSendQueue      = 1024
+)
+
+// Options configures Start. Every field but Cookie and Engine has a usable zero value.
+type Options struct {
+	// Name is the node's name, name@host; DefaultName when empty.
+	Name string
+	// Cookie is the distribution cookie; required.
+	Cookie string
+	// ListenBegin and ListenEnd bound the port the node listens on (ergo's 15000..65000 when zero).
+	ListenBegin, ListenEnd uint16
+	// TLS, when set, makes every distribution connection use TLS.
+	TLS *tls.Config
+	// Engine runs the hooks served as hornbeam_hooks; required.
+	Engine *hooks.Engine
+	// Logger receives the node's logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// MaxMessageSize is the largest packet read from a peer; bigger ones are logged and skipped.
+	MaxMessageSize int
+	// TickInterval is how often an idle connection sends a tick; a peer silent for four intervals is dropped.
+	// It matches Erlang's net_ticktime/4 (15 s for the default 60).
+	TickInterval time.Duration
+	// SendQueue is how many packets a connection queues before senders wait for its writer.
+	SendQueue int
+}
+
+// Validate fills defaults in and reports the first bad field.
+func (o *Options) Validate() error {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if name, host, ok := strings.Cut(o.Name, "@"); !ok || name == "" || host == "" || strings.Contains(host, "@") {
+		return fmt.Errorf("node: Options.Name %q is not name@host", o.Name)
+	}
+	if o.Cookie == "" {
+		return errors.New("node: Options.Cookie is empty")
+	}
+	if o.Engine == nil {
+		return errors.New("node: Options.Engine is nil")
+	}
+	if o.ListenEnd != 0 && o.ListenBegin > o.ListenEnd {
+		return fmt.Errorf("node: Options.ListenBegin %d is above ListenEnd %d", o.ListenBegin, o.ListenEnd)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.TickInterval <= 0 {
+		o.TickInterval = DefaultTickInterval
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = DefaultSendQueue
+	}
+	return nil
+}
+
+// Node is a running distributed Erlang node served by ergo with this package's distribution protocol.
+type Node struct {
+	name string
+	opts Options
+	log  *slog.Logger
+	ergo ergonode.Node
+	srv  *server
+
+	ctx    context.Context // parent of every connection's context; cancelled by Stop
+	cancel context.CancelFunc
+	ready  chan struct{} // closed once hornbeam_hooks runs; readers wait for it
+
+	stopOnce sync.Once
+	done     chan struct{}
+	watch    sync.WaitGroup // the goroutine that stops the node when Start's ctx ends
+}
+
+// Start starts a node named opts.Name, registers it with EPMD (starting an embedded EPMD when none runs),
+// and serves hornbeam_hooks with opts.Engine. The node stops when ctx is done or Stop is called. Several
+// nodes may run in one process.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		name:  opts.Name,
+		opts:  opts,
+		log:   opts.Logger.With("node", opts.Name),
+		ready: make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.srv = newServer(n)
+	flags := ergonode.Flags{
+		Enable:            true,
+		EnableBigCreation: true,
+		EnableBigPidRef:   true,
+		EnableAlias:       true,
+		EnableRemoteSpawn: true,
+	}
+	en, err := ergo.StartNode(n.name, opts.Cookie, ergonode.Options{
+		Listeners: []ergonode.Listener{{ListenBegin: opts.ListenBegin, ListenEnd: opts.ListenEnd}},
+		Flags:     flags,
+		TLS:       opts.TLS,
+		Proto:     &proto{n: n},
+		System:    ergonode.System{DisableAnonMetrics: true},
+	})
+	if err != nil {
+		n.cancel()
+		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
+	}
+	n.ergo = en
+	p, err := en.Spawn(string(nameHooks), gen.ProcessOptions{MailboxSize: hooksMailbox}, &hooksProcess{srv: n.srv})
+	if err != nil {
+		en.Stop()
+		n.cancel()
+		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
+	}
+	n.srv.start(p)
+	close(n.ready)
+	n.watch.Add(1)
+	go func() {
+		defer n.watch.Done()
+		select {
+		case <-ctx.Done():
+			n.shutdown()
+		case <-n.done:
+		}
+	}()
+	return n, nil
+}
+
+// Name returns the node's name, name@host.
+func (n *Node) Name() string { return n.name }
+
+// Stop closes every connection, stops hornbeam_hooks and the ergo node, cancels running handlers and waits for
+// the node's goroutines. It may be called more than once.
+func (n *Node) Stop() {
+	n.shutdown()
+	n.watch.Wait()
+}
+
+func (n *Node) shutdown() {
+	n.stopOnce.Do(func() {
+		close(n.done)
+		n.cancel()
+		n.ergo.Stop()
+		n.srv.stop()
+	})
+}

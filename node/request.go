@@ -1,0 +1,75 @@
+package node
+
+import (
+	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/hooks"
+)
+
+// Atoms of the hooks protocol (docs/protocol.md).
+const (
+	atomOK           = etf.Atom("ok")
+	atomError        = etf.Atom("error")
+	atomExecute      = etf.Atom("execute")
+	atomExecuteAsync = etf.Atom("execute_async")
+	atomAwaitResult  = etf.Atom("await_result")
+	atomCancel       = etf.Atom("cancel")
+	atomStream       = etf.Atom("stream")
+	atomReg          = etf.Atom("reg")
+	atomUnreg        = etf.Atom("unreg")
+	atomFind         = etf.Atom("find")
+	atomAll          = etf.Atom("all")
+	atomInfinity     = etf.Atom("infinity")
+	atomBadRequest   = etf.Atom("bad_request")
+)
+
+// callArgs reads AppPath, Action, Args and Kwargs from t[1:5] into a hooks.Call.
+func callArgs(t etf.Tuple) (hooks.Call, bool) {
+	appPath, ok1 := name(t[1])
+	action, ok2 := name(t[2])
+	args, ok3 := listElems(t[3])
+	kwargs, ok4 := t[4].(etf.Map)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return hooks.Call{}, false
+	}
+	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, true
+}
+
+// name reads an AppPath or Action: a binary, or an atom read as its name.
+func name(t etf.Term) (string, bool) {
+	switch v := t.(type) {
+	case []byte:
+		return string(v), true
+	case etf.Atom:
+		return string(v), true
+	}
+	return "", false
+}
+
+// listElems returns the elements of a proper list; a charlist (a list Erlang sent as STRING_EXT) gives its
+// character codes.
+func listElems(t etf.Term) ([]etf.Term, bool) {
+	switch v := t.(type) {
+	case etf.List:
+		return v, true
+	case etf.Charlist:
+		elems := make([]etf.Term, 0, len(v))
+		for _, r := range v {
+			elems = append(elems, int64(r))
+		}
+		return elems, true
+	}
+	return nil, false
+}
+
+// infoTerm renders a hook's Info as #{app_path => AppPath, kind => Kind}.
+func infoTerm(i hooks.Info) etf.Map {
+	return etf.Map{
+		{Key: etf.Atom("app_path"), Value: []byte(i.AppPath)},
+		{Key: etf.Atom("kind"), Value: etf.Atom(i.Kind)},
+	}
+}
+
+// badRequest is the reply to a request the protocol does not know.
+func badRequest(req etf.Term) etf.Tuple {
+	return errorTerm(atomBadRequest, req)
+}
