@@ -60,18 +60,20 @@ var (
 )
 
 // Error is why a call failed. It maps one-to-one onto the reason R of the
-// Erlang reply {error, R}: R is the bare atom Kind when Detail is nil,
-// {Kind, Detail} otherwise, and Detail itself when Kind is "" (a reason that is
-// neither an atom nor a pair whose first element is an atom, such as a binary).
-// FromReason is the inverse of Reason. Errors the engine returns are never
-// changed after they are returned.
+// Erlang reply {error, R}: Reason returns the bare atom Kind when Detail is nil
+// and {Kind, Detail} otherwise. FromReason is its inverse; a reason of another
+// shape (a binary, a longer tuple such as {erlang, Class, Reason, Stacktrace})
+// is carried whole in Detail, with Kind its leading atom if it has one, and
+// Reason returns it unchanged. Errors the engine returns are never changed
+// after they are returned.
 type Error struct {
-	// Kind is the reason's atom; "" when the reason is carried whole in Detail.
+	// Kind is the reason's atom (for a tuple, its first element); "" if it has none.
 	Kind etf.Atom
-	// Detail is the second element of {Kind, Detail}, nil for a bare atom, or the whole reason when Kind is "".
+	// Detail is the second element of {Kind, Detail}, nil for a bare atom, or the whole reason (see Error).
 	Detail etf.Term
 
-	cause error
+	whole bool  // Detail is the whole reason
+	cause error // the Go error this one was made from
 }
 
 // NotFound returns the error for an app path with no hook: {not_found, AppPath}.
@@ -96,19 +98,27 @@ func TaskNotFound(id TaskID) *Error {
 
 // FromReason returns the *Error for the reason R of {error, R}; its Reason is R.
 func FromReason(r etf.Term) *Error {
-	switch r := r.(type) {
+	switch t := r.(type) {
 	case etf.Atom:
-		if r != "" {
-			return &Error{Kind: r}
+		if t != "" {
+			return &Error{Kind: t}
 		}
 	case etf.Tuple:
-		if len(r) == 2 && r[1] != nil {
-			if k, ok := r[0].(etf.Atom); ok && k != "" {
-				return &Error{Kind: k, Detail: r[1]}
-			}
+		k, _ := headAtom(t)
+		if k != "" && len(t) == 2 && t[1] != nil {
+			return &Error{Kind: k, Detail: t[1]}
 		}
+		return &Error{Kind: k, Detail: r, whole: true}
 	}
-	return &Error{Detail: r}
+	return &Error{Detail: r, whole: true}
+}
+
+func headAtom(t etf.Tuple) (etf.Atom, bool) {
+	if len(t) == 0 {
+		return "", false
+	}
+	a, ok := t[0].(etf.Atom)
+	return a, ok
 }
 
 // ErrorOf converts any error to an *Error: an *Error in err's chain is
@@ -165,10 +175,10 @@ func ResultOf(v etf.Term) (etf.Term, error) {
 	return v, nil
 }
 
-// Reason returns the Erlang reason term: Kind, {Kind, Detail}, or Detail when Kind is "".
+// Reason returns the Erlang reason term: Kind, {Kind, Detail}, or the whole reason (see Error).
 func (e *Error) Reason() etf.Term {
 	switch {
-	case e.Kind == "":
+	case e.whole:
 		return e.Detail
 	case e.Detail == nil:
 		return e.Kind
@@ -180,13 +190,17 @@ func (e *Error) Reason() etf.Term {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("hooks: ")
-	if e.Kind == "" {
-		b.WriteString("error: ")
+	switch {
+	case e.whole:
+		if e.Kind != "" {
+			b.WriteString(string(e.Kind))
+			b.WriteString(": ")
+		}
 		writeTerm(&b, e.Detail)
-		return b.String()
-	}
-	b.WriteString(string(e.Kind))
-	if e.Detail != nil {
+	case e.Detail == nil:
+		b.WriteString(string(e.Kind))
+	default:
+		b.WriteString(string(e.Kind))
 		b.WriteString(": ")
 		writeTerm(&b, e.Detail)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 )
 
-// DefaultWindow is the stream credit window of the zero Options and of
-// handlers' own Stream methods: how many chunks a Go producer may run ahead.
+// DefaultWindow is the stream credit window of the zero Options and of a Call
+// with no Window: how many chunks a producer may run ahead of its consumer.
 const DefaultWindow = 64
 
 // startFunc starts f on a new goroutine, reporting false if it may not.
@@ -39,7 +39,7 @@ func executeGo(ctx context.Context, h goHandler, call Call) (etf.Term, error) {
 }
 
 // streamGo runs a Go handler and returns its raw result as a Stream.
-func streamGo(ctx context.Context, h goHandler, call Call, window int, start startFunc) (Stream, error) {
+func streamGo(ctx context.Context, h goHandler, call Call, start startFunc) (Stream, error) {
 	raw, err := h.call(ctx, call)
 	if err != nil {
 		return nil, err
@@ -48,13 +48,21 @@ func streamGo(ctx context.Context, h goHandler, call Call, window int, start sta
 		return s, nil
 	}
 	if seq, ok := asSeq(raw); ok {
-		return newSeqStream(ctx, seq, window, start)
+		return newSeqStream(ctx, seq, windowOf(call), start)
 	}
 	v, err := toTerm(raw)
 	if err != nil {
 		return nil, err
 	}
 	return &valueStream{v: v}, nil
+}
+
+// windowOf is call.Window, or DefaultWindow when that is not positive.
+func windowOf(call Call) int {
+	if call.Window > 0 {
+		return call.Window
+	}
+	return DefaultWindow
 }
 
 // toTerm converts a Go value to a term, passing scalar terms through untouched.

@@ -14,6 +14,10 @@ type Call struct {
 	Action  string
 	Args    []etf.Term
 	Kwargs  etf.Map
+	// Window is, for a stream, how many chunks the producer may run ahead of
+	// the consumer; Engine.Stream sets 0 to Options.Window before the handler
+	// sees it.
+	Window int
 
 	started time.Time
 }
@@ -84,9 +88,9 @@ func (f Func) Execute(ctx context.Context, call Call) (etf.Term, error) {
 }
 
 // Stream calls f and returns its result as a stream, running an iterator
-// ahead of the consumer by at most DefaultWindow chunks.
+// ahead of the consumer by at most call.Window chunks (DefaultWindow if 0).
 func (f Func) Stream(ctx context.Context, call Call) (Stream, error) {
-	return streamGo(ctx, f, call, DefaultWindow, goStart)
+	return streamGo(ctx, f, call, goStart)
 }
 
 func (f Func) call(ctx context.Context, call Call) (any, error) {

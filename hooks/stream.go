@@ -13,7 +13,8 @@ import (
 // Stream opens call as a stream on its hook. The returned Stream applies the
 // result rule to each chunk ({error, R} ends it with R) and runs the
 // interceptors' chunk and end callbacks. A Go handler's iterator runs on an
-// engine goroutine at most Options.Window chunks ahead of the consumer. The
+// engine goroutine at most call.Window chunks (Options.Window if 0) ahead of
+// the consumer; the handler sees that window in call.Window. The
 // stream holds a slot of its hook until it ends or is closed; its context
 // derives from ctx and is cancelled on Close, at the end, and by Engine.Close.
 // Next returns io.EOF at the end and *Error values on failure; a failure and
@@ -25,6 +26,9 @@ func (e *Engine) Stream(ctx context.Context, call Call, interceptors ...Intercep
 	}
 	s := &engineStream{ics: icList{node: e.chain.Load(), extra: interceptors}, call: call}
 	s.call.started = time.Now()
+	if s.call.Window <= 0 {
+		s.call.Window = e.opts.Window
+	}
 	var err *Error
 	n := s.ics.len()
 	for ; s.started < n; s.started++ {
@@ -69,7 +73,7 @@ func (e *Engine) open(ctx context.Context, s *engineStream) *Error {
 	err := guard(func() error {
 		var herr error
 		if g, ok := en.h.(goHandler); ok {
-			inner, herr = streamGo(sctx, g, s.call, e.opts.Window, e.spawn)
+			inner, herr = streamGo(sctx, g, s.call, e.spawn)
 		} else {
 			inner, herr = en.h.Stream(sctx, s.call)
 		}

@@ -112,9 +112,9 @@ func (h *structHandler) Execute(ctx context.Context, call Call) (etf.Term, error
 }
 
 // Stream calls the action's method and returns its result as a stream, running
-// an iterator ahead of the consumer by at most DefaultWindow chunks.
+// an iterator ahead of the consumer by at most call.Window chunks (DefaultWindow if 0).
 func (h *structHandler) Stream(ctx context.Context, call Call) (Stream, error) {
-	return streamGo(ctx, h, call, DefaultWindow, goStart)
+	return streamGo(ctx, h, call, goStart)
 }
 
 func (h *structHandler) call(ctx context.Context, call Call) (any, error) {
