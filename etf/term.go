@@ -5,7 +5,8 @@ import (
 )
 
 // Term is any Erlang term as a Go value; see the package doc for the mapping.
-type Term = any
+// It is ergo's empty interface type, so that []Term converts to List and Tuple.
+type Term = ergoetf.Term
 
 // Atom is an Erlang atom; the same type as ergo's, so ergo processes accept it.
 type Atom = ergoetf.Atom

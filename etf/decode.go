@@ -1,0 +1,799 @@
+package etf
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// Defaults used for the zero fields of DecodeOptions.
+const (
+	DefaultMaxDepth = 10000    // nesting levels of tuples, lists, maps and fun environments
+	DefaultMaxSize  = 64 << 20 // bytes of a compressed term's body, or of one term read by a Decoder
+)
+
+// DecodeOptions tunes decoding. The zero value is ready to use.
+type DecodeOptions struct {
+	// MaxDepth bounds how deeply terms may nest; 0 means DefaultMaxDepth.
+	MaxDepth int
+	// MaxSize bounds the declared uncompressed size of a compressed term
+	// and, for a Decoder, the bytes it buffers for one term; 0 means DefaultMaxSize.
+	MaxSize int
+	// AliasBinaries lets decoded []byte values, BitString bytes and Funs share
+	// the input slice instead of copying it; the caller hands the input over
+	// and must not modify it afterwards. A Decoder ignores it.
+	AliasBinaries bool
+}
+
+// Decode decodes b, which must hold exactly one external term starting with
+// the version byte 131. See the package doc for the Go types it returns.
+func Decode(b []byte) (Term, error) { return DecodeOptions{}.Decode(b) }
+
+// DecodePrefix decodes the external term (version byte 131 included) at the
+// start of b and returns it with the number of bytes it used; bytes after it are left alone.
+func DecodePrefix(b []byte) (Term, int, error) { return DecodeOptions{}.DecodePrefix(b) }
+
+// DecodeTerm decodes one term without a version byte from the start of b, as
+// the distribution protocol sends them after its header, and returns it with
+// the number of bytes it used.
+func DecodeTerm(b []byte) (Term, int, error) { return DecodeOptions{}.DecodeTerm(b) }
+
+// Decode is like the package-level Decode, with options o.
+func (o DecodeOptions) Decode(b []byte) (Term, error) {
+	t, n, err := o.DecodePrefix(b)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(b) {
+		return nil, &DecodeError{Offset: n, Msg: strconv.Itoa(len(b)-n) + " bytes after the term"}
+	}
+	return t, nil
+}
+
+// DecodePrefix is like the package-level DecodePrefix, with options o.
+func (o DecodeOptions) DecodePrefix(b []byte) (Term, int, error) {
+	if len(b) == 0 {
+		return nil, 0, &DecodeError{Msg: "missing version byte", need: 1}
+	}
+	if b[0] != versionByte {
+		return nil, 0, &DecodeError{Msg: "version byte " + strconv.Itoa(int(b[0])) + ", want 131"}
+	}
+	d := o.state(b)
+	return d.top(1)
+}
+
+// DecodeTerm is like the package-level DecodeTerm, with options o.
+func (o DecodeOptions) DecodeTerm(b []byte) (Term, int, error) {
+	d := o.state(b)
+	return d.top(0)
+}
+
+func (o DecodeOptions) state(b []byte) decodeState {
+	d := decodeState{b: b, maxDepth: o.MaxDepth, maxSize: o.MaxSize, alias: o.AliasBinaries}
+	if d.maxDepth <= 0 {
+		d.maxDepth = DefaultMaxDepth
+	}
+	if d.maxSize <= 0 {
+		d.maxSize = DefaultMaxSize
+	}
+	return d
+}
+
+// decodeState is one pass over a byte slice; offsets are passed and returned
+// explicitly so the hot path keeps them in registers.
+type decodeState struct {
+	b        []byte
+	maxDepth int
+	maxSize  int
+	alias    bool
+}
+
+func (d *decodeState) fail(tag byte, off int, msg string) error {
+	return &DecodeError{Tag: tag, Offset: off, Msg: msg}
+}
+
+// within attributes a truncation found at the very end of the input to the
+// enclosing term with tag at off, whose message says more.
+func within(err error, tag byte, off int) error {
+	if de, ok := err.(*DecodeError); ok && de.Tag == 0 && de.need > 0 {
+		de.Tag, de.Offset = tag, off
+	}
+	return err
+}
+
+// short reports that the term with tag at off needs len(d.b) >= need.
+func (d *decodeState) short(tag byte, off, need int) error {
+	return &DecodeError{Tag: tag, Offset: off, Msg: "truncated", need: need}
+}
+
+// top decodes the term at i, which may be a compressed one.
+func (d *decodeState) top(i int) (Term, int, error) {
+	if i < len(d.b) && d.b[i] == tagCompressed {
+		return d.compressed(i)
+	}
+	return d.value(i, d.maxDepth)
+}
+
+// u16, u32 and u64 read big-endian fields the caller has bounds-checked.
+func (d *decodeState) u16(i int) int    { return int(binary.BigEndian.Uint16(d.b[i:])) }
+func (d *decodeState) u32(i int) uint32 { return binary.BigEndian.Uint32(d.b[i:]) }
+
+// count reads a 32-bit length at i as an int without overflow on 32-bit platforms.
+func (d *decodeState) count(i int) int {
+	n := uint64(d.u32(i))
+	if n > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(n)
+}
+
+// value decodes the term whose tag is at i; left is the nesting still allowed.
+func (d *decodeState) value(i, left int) (Term, int, error) {
+	b := d.b
+	if i >= len(b) {
+		return nil, i, d.short(0, i, i+1)
+	}
+	tag := b[i]
+	switch tag {
+	case tagSmallInteger:
+		if i+2 > len(b) {
+			return nil, i, d.short(tag, i, i+2)
+		}
+		return int64(b[i+1]), i + 2, nil
+	case tagInteger:
+		if i+5 > len(b) {
+			return nil, i, d.short(tag, i, i+5)
+		}
+		return int64(int32(d.u32(i + 1))), i + 5, nil
+	case tagNewFloat:
+		if i+9 > len(b) {
+			return nil, i, d.short(tag, i, i+9)
+		}
+		f := math.Float64frombits(binary.BigEndian.Uint64(b[i+1:]))
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, i, d.fail(tag, i, "non-finite")
+		}
+		return f, i + 9, nil
+	case tagFloat:
+		return d.oldFloat(i)
+	case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8:
+		name, latin1, j, err := d.atomBytes(i)
+		if err != nil {
+			return nil, i, err
+		}
+		return atomTerm(name, latin1), j, nil
+	case tagSmallTuple, tagLargeTuple:
+		return d.tuple(i, left)
+	case tagNil:
+		return List{}, i + 1, nil
+	case tagString:
+		return d.str(i)
+	case tagList:
+		return d.list(i, left)
+	case tagBinary:
+		if i+5 > len(b) {
+			return nil, i, d.short(tag, i, i+5)
+		}
+		n := d.count(i + 1)
+		if n > len(b)-i-5 {
+			return nil, i, d.short(tag, i, i+5+n)
+		}
+		return d.bytes(i+5, n), i + 5 + n, nil
+	case tagBitBinary:
+		return d.bitBinary(i)
+	case tagSmallBig, tagLargeBig:
+		return d.bigInt(i)
+	case tagMap:
+		return d.mapTerm(i, left)
+	case tagNewPid, tagPid:
+		p, j, err := d.pid(i)
+		return p, j, err
+	case tagNewPort, tagPort, tagV4Port:
+		return d.port(i)
+	case tagNewerReference, tagNewReference, tagReference:
+		return d.ref(i)
+	case tagNewFun:
+		return d.fun(i, left)
+	case tagExport:
+		return d.export(i)
+	case tagCompressed:
+		return nil, i, d.fail(tag, i, "nested")
+	case tagAtomCacheRef:
+		return nil, i, d.fail(tag, i, "unsupported (no atom cache is advertised)")
+	case tagFun:
+		return nil, i, d.fail(tag, i, "unsupported (removed in OTP 23)")
+	case tagLocal:
+		return nil, i, d.fail(tag, i, "unsupported (only the encoding node can decode)")
+	}
+	return nil, i, d.fail(tag, i, "unknown tag "+strconv.Itoa(int(tag)))
+}
+
+// bytes returns n bytes at i, copied unless aliasing is allowed.
+func (d *decodeState) bytes(i, n int) []byte {
+	if d.alias {
+		return d.b[i : i+n : i+n]
+	}
+	c := make([]byte, n)
+	copy(c, d.b[i:])
+	return c
+}
+
+func (d *decodeState) oldFloat(i int) (Term, int, error) {
+	if i+1+floatStringLen > len(d.b) {
+		return nil, i, d.short(tagFloat, i, i+1+floatStringLen)
+	}
+	s := d.b[i+1 : i+1+floatStringLen]
+	if k := bytes.IndexByte(s, 0); k >= 0 {
+		s = s[:k]
+	}
+	f, err := strconv.ParseFloat(string(bytes.TrimSpace(s)), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, i, d.fail(tagFloat, i, "malformed")
+	}
+	return f, i + 1 + floatStringLen, nil
+}
+
+// atomBytes reads an atom of any of the four atom tags at i and returns its
+// name bytes (aliasing the input) and whether they are Latin-1.
+func (d *decodeState) atomBytes(i int) ([]byte, bool, int, error) {
+	b := d.b
+	if i >= len(b) {
+		return nil, false, i, d.short(0, i, i+1)
+	}
+	tag := b[i]
+	var n, j int
+	switch tag {
+	case tagSmallAtom, tagSmallAtomUTF8:
+		if i+2 > len(b) {
+			return nil, false, i, d.short(tag, i, i+2)
+		}
+		n, j = int(b[i+1]), i+2
+	case tagAtom, tagAtomUTF8:
+		if i+3 > len(b) {
+			return nil, false, i, d.short(tag, i, i+3)
+		}
+		n, j = d.u16(i+1), i+3
+	default:
+		return nil, false, i, d.fail(0, i, "want an atom, got tag "+strconv.Itoa(int(tag)))
+	}
+	if n > len(b)-j {
+		return nil, false, i, d.short(tag, i, j+n)
+	}
+	name := b[j : j+n]
+	latin1 := tag == tagAtom || tag == tagSmallAtom
+	if latin1 {
+		if n > maxAtomChars {
+			return nil, false, i, d.fail(tag, i, "atom longer than 255 characters in")
+		}
+	} else if !validAtomUTF8(name) {
+		return nil, false, i, d.fail(tag, i, "invalid UTF-8 or more than 255 characters in")
+	}
+	return name, latin1, j + n, nil
+}
+
+// validAtomUTF8 reports whether name is UTF-8 of at most 255 characters.
+func validAtomUTF8(name []byte) bool {
+	if len(name) > maxAtomChars && utf8.RuneCount(name) > maxAtomChars {
+		return false
+	}
+	return utf8.Valid(name)
+}
+
+// atom reads an atom and returns it as an Atom (never as a bool).
+func (d *decodeState) atom(i int) (Atom, int, error) {
+	name, latin1, j, err := d.atomBytes(i)
+	if err != nil {
+		return "", i, err
+	}
+	if latin1 && !isASCII(name) {
+		return Atom(latin1ToUTF8(name)), j, nil
+	}
+	if e := internAtom(name); e != nil {
+		return e.atom, j, nil
+	}
+	return Atom(name), j, nil
+}
+
+// atomTerm returns the term for an atom name: a bool for true and false, else an Atom.
+func atomTerm(name []byte, latin1 bool) Term {
+	if latin1 && !isASCII(name) {
+		return Atom(latin1ToUTF8(name))
+	}
+	if e := internAtom(name); e != nil {
+		return e.term
+	}
+	return Atom(name)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func latin1ToUTF8(b []byte) string {
+	r := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		r = utf8.AppendRune(r, rune(c))
+	}
+	return string(r)
+}
+
+// atomEntry is an interned atom with its ready-boxed term.
+type atomEntry struct {
+	atom Atom
+	term Term
+}
+
+const (
+	atomCacheSize   = 4096 // a power of two
+	atomCacheMaxLen = 64   // longer atoms are not interned
+)
+
+// atomCache interns short atoms so that decoding a known atom allocates
+// nothing; a slot holds the last atom hashed to it.
+var atomCache [atomCacheSize]atomic.Pointer[atomEntry]
+
+var (
+	trueEntry  = &atomEntry{atom: "true", term: true}
+	falseEntry = &atomEntry{atom: "false", term: false}
+)
+
+// internAtom returns the interned entry for an atom name, or nil if the name is too long.
+func internAtom(name []byte) *atomEntry {
+	if len(name) > atomCacheMaxLen {
+		return nil
+	}
+	switch string(name) {
+	case "true":
+		return trueEntry
+	case "false":
+		return falseEntry
+	}
+	h := uint32(2166136261)
+	for _, c := range name {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &atomCache[h&(atomCacheSize-1)]
+	if e := slot.Load(); e != nil && string(e.atom) == string(name) {
+		return e
+	}
+	a := Atom(name)
+	e := &atomEntry{atom: a, term: a}
+	slot.Store(e)
+	return e
+}
+
+func (d *decodeState) tuple(i, left int) (Term, int, error) {
+	b := d.b
+	tag := b[i]
+	var n, j int
+	if tag == tagSmallTuple {
+		if i+2 > len(b) {
+			return nil, i, d.short(tag, i, i+2)
+		}
+		n, j = int(b[i+1]), i+2
+	} else {
+		if i+5 > len(b) {
+			return nil, i, d.short(tag, i, i+5)
+		}
+		n, j = d.count(i+1), i+5
+	}
+	if n > len(b)-j {
+		return nil, i, d.short(tag, i, j+n)
+	}
+	if n > 0 && left <= 0 {
+		return nil, i, d.fail(tag, i, "nesting deeper than MaxDepth at")
+	}
+	t := make(Tuple, n)
+	for k := range t {
+		v, next, err := d.value(j, left-1)
+		if err != nil {
+			return nil, i, within(err, tag, i)
+		}
+		t[k], j = v, next
+	}
+	return t, j, nil
+}
+
+func (d *decodeState) str(i int) (Term, int, error) {
+	b := d.b
+	if i+3 > len(b) {
+		return nil, i, d.short(tagString, i, i+3)
+	}
+	n := d.u16(i + 1)
+	j := i + 3
+	if n > len(b)-j {
+		return nil, i, d.short(tagString, i, j+n)
+	}
+	if n == 0 {
+		return List{}, j, nil
+	}
+	s := b[j : j+n]
+	if isASCII(s) {
+		return Charlist(s), j + n, nil
+	}
+	return Charlist(latin1ToUTF8(s)), j + n, nil
+}
+
+func (d *decodeState) list(i, left int) (Term, int, error) {
+	b := d.b
+	if i+5 > len(b) {
+		return nil, i, d.short(tagList, i, i+5)
+	}
+	n := d.count(i + 1)
+	j := i + 5
+	if n >= len(b)-j {
+		return nil, i, d.short(tagList, i, j+n+1)
+	}
+	if left <= 0 {
+		return nil, i, d.fail(tagList, i, "nesting deeper than MaxDepth at")
+	}
+	l := make(List, n)
+	for k := range l {
+		v, next, err := d.value(j, left-1)
+		if err != nil {
+			return nil, i, within(err, tagList, i)
+		}
+		l[k], j = v, next
+	}
+	if j < len(b) && b[j] == tagNil {
+		return l, j + 1, nil
+	}
+	tail, j, err := d.value(j, left-1)
+	if err != nil {
+		return nil, i, within(err, tagList, i)
+	}
+	return joinList(l, tail), j, nil
+}
+
+// joinList returns [elems... | tail], flattening a tail that is itself a list
+// so that an ImproperList's Tail is never a list.
+func joinList(elems []Term, tail Term) Term {
+	switch t := tail.(type) {
+	case List:
+		return List(append(elems, t...))
+	case Charlist:
+		for _, r := range string(t) {
+			elems = append(elems, int64(r))
+		}
+		return List(elems)
+	case ImproperList:
+		return ImproperList{Elems: append(elems, t.Elems...), Tail: t.Tail}
+	}
+	if len(elems) == 0 {
+		return tail
+	}
+	return ImproperList{Elems: elems, Tail: tail}
+}
+
+func (d *decodeState) bitBinary(i int) (Term, int, error) {
+	b := d.b
+	if i+6 > len(b) {
+		return nil, i, d.short(tagBitBinary, i, i+6)
+	}
+	n := d.count(i + 1)
+	bits := b[i+5]
+	j := i + 6
+	if n > len(b)-j {
+		return nil, i, d.short(tagBitBinary, i, j+n)
+	}
+	if bits < 1 || bits > 8 || n == 0 {
+		return nil, i, d.fail(tagBitBinary, i, "bad Bits "+strconv.Itoa(int(bits))+" in")
+	}
+	if bits == 8 {
+		return d.bytes(j, n), j + n, nil
+	}
+	data := d.bytes(j, n)
+	if mask := byte(0xff << (8 - bits)); data[n-1]&^mask != 0 {
+		if d.alias {
+			data = append([]byte(nil), data...)
+		}
+		data[n-1] &= mask
+	}
+	return BitString{Bytes: data, Bits: bits}, j + n, nil
+}
+
+func (d *decodeState) bigInt(i int) (Term, int, error) {
+	b := d.b
+	tag := b[i]
+	var n, j int
+	if tag == tagSmallBig {
+		if i+3 > len(b) {
+			return nil, i, d.short(tag, i, i+3)
+		}
+		n, j = int(b[i+1]), i+3
+	} else {
+		if i+6 > len(b) {
+			return nil, i, d.short(tag, i, i+6)
+		}
+		n, j = d.count(i+1), i+6
+	}
+	if n > len(b)-j {
+		return nil, i, d.short(tag, i, j+n)
+	}
+	sign := b[j-1]
+	if sign > 1 {
+		return nil, i, d.fail(tag, i, "bad sign in")
+	}
+	return bigFromLittle(b[j:j+n], sign == 1), j + n, nil
+}
+
+// bigFromLittle returns the integer with little-endian magnitude digits,
+// as an int64 when it fits and as a *big.Int otherwise.
+func bigFromLittle(digits []byte, neg bool) Term {
+	n := len(digits)
+	for n > 0 && digits[n-1] == 0 {
+		n--
+	}
+	if n <= 8 {
+		var u uint64
+		for k := n - 1; k >= 0; k-- {
+			u = u<<8 | uint64(digits[k])
+		}
+		switch {
+		case !neg && u <= math.MaxInt64:
+			return int64(u)
+		case neg && u <= 1<<63:
+			return -int64(u)
+		}
+		z := new(big.Int).SetUint64(u)
+		if neg {
+			z.Neg(z)
+		}
+		return z
+	}
+	be := make([]byte, n)
+	for k := 0; k < n; k++ {
+		be[n-1-k] = digits[k]
+	}
+	z := new(big.Int).SetBytes(be)
+	if neg {
+		z.Neg(z)
+	}
+	return z
+}
+
+// smallMapDupScan is the largest map whose keys are checked pairwise.
+const smallMapDupScan = 8
+
+func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
+	b := d.b
+	if i+5 > len(b) {
+		return nil, i, d.short(tagMap, i, i+5)
+	}
+	n := d.count(i + 1)
+	j := i + 5
+	if n > (len(b)-j)/2 {
+		return nil, i, d.short(tagMap, i, j+2*n)
+	}
+	if n > 0 && left <= 0 {
+		return nil, i, d.fail(tagMap, i, "nesting deeper than MaxDepth at")
+	}
+	m := make(Map, n)
+	for k := range m {
+		key, next, err := d.value(j, left-1)
+		if err != nil {
+			return nil, i, within(err, tagMap, i)
+		}
+		val, next, err := d.value(next, left-1)
+		if err != nil {
+			return nil, i, within(err, tagMap, i)
+		}
+		m[k], j = Pair{Key: key, Value: val}, next
+	}
+	if duplicateKey(m) >= 0 {
+		return nil, i, d.fail(tagMap, i, "duplicate key in")
+	}
+	return m, j, nil
+}
+
+// pid reads a PID_EXT or NEW_PID_EXT at i.
+func (d *decodeState) pid(i int) (Pid, int, error) {
+	tag := d.b[i]
+	node, j, err := d.atom(i + 1)
+	if err != nil {
+		return Pid{}, i, within(err, tag, i)
+	}
+	size := 12
+	if tag == tagPid {
+		size = 9
+	}
+	if size > len(d.b)-j {
+		return Pid{}, i, d.short(tag, i, j+size)
+	}
+	p := Pid{Node: node, ID: uint64(d.u32(j+4))<<32 | uint64(d.u32(j))}
+	if tag == tagPid {
+		p.Creation = uint32(d.b[j+8])
+	} else {
+		p.Creation = d.u32(j + 8)
+	}
+	return p, j + size, nil
+}
+
+func (d *decodeState) port(i int) (Term, int, error) {
+	tag := d.b[i]
+	node, j, err := d.atom(i + 1)
+	if err != nil {
+		return nil, i, within(err, tag, i)
+	}
+	size := 8
+	switch tag {
+	case tagPort:
+		size = 5
+	case tagV4Port:
+		size = 12
+	}
+	if size > len(d.b)-j {
+		return nil, i, d.short(tag, i, j+size)
+	}
+	p := Port{Node: node}
+	switch tag {
+	case tagPort:
+		p.ID, p.Creation = d.u32(j), uint32(d.b[j+4])
+	case tagNewPort:
+		p.ID, p.Creation = d.u32(j), d.u32(j+4)
+	default:
+		id := binary.BigEndian.Uint64(d.b[j:])
+		if id > math.MaxUint32 {
+			return nil, i, d.fail(tag, i, "port ID above 2^32 (Port.ID is 32 bits) in")
+		}
+		p.ID, p.Creation = uint32(id), d.u32(j+8)
+	}
+	return p, j + size, nil
+}
+
+func (d *decodeState) ref(i int) (Term, int, error) {
+	b := d.b
+	tag := b[i]
+	words, j := 1, i+1
+	if tag != tagReference {
+		if i+3 > len(b) {
+			return nil, i, d.short(tag, i, i+3)
+		}
+		words, j = d.u16(i+1), i+3
+		if words < 1 || words > maxRefWords {
+			return nil, i, d.fail(tag, i, "bad Len "+strconv.Itoa(words)+" in")
+		}
+	}
+	node, j, err := d.atom(j)
+	if err != nil {
+		return nil, i, within(err, tag, i)
+	}
+	r := Ref{Node: node}
+	if tag == tagReference {
+		if 5 > len(b)-j {
+			return nil, i, d.short(tag, i, j+5)
+		}
+		r.ID[0], r.Creation = d.u32(j), uint32(b[j+4])
+		return r, j + 5, nil
+	}
+	cre := 4
+	if tag == tagNewReference {
+		cre = 1
+	}
+	if cre+4*words > len(b)-j {
+		return nil, i, d.short(tag, i, j+cre+4*words)
+	}
+	if cre == 1 {
+		r.Creation = uint32(b[j])
+	} else {
+		r.Creation = d.u32(j)
+	}
+	j += cre
+	for k := 0; k < words; k++ {
+		r.ID[k] = d.u32(j)
+		j += 4
+	}
+	return r, j, nil
+}
+
+func (d *decodeState) export(i int) (Term, int, error) {
+	mod, j, err := d.atom(i + 1)
+	if err != nil {
+		return nil, i, within(err, tagExport, i)
+	}
+	fn, j, err := d.atom(j)
+	if err != nil {
+		return nil, i, within(err, tagExport, i)
+	}
+	if j+2 > len(d.b) {
+		return nil, i, d.short(tagExport, i, j+2)
+	}
+	if d.b[j] != tagSmallInteger {
+		return nil, i, d.fail(tagExport, i, "arity not a SMALL_INTEGER_EXT in")
+	}
+	return Export{Module: mod, Function: fn, Arity: d.b[j+1]}, j + 2, nil
+}
+
+// compressed decodes the COMPRESSED term at i: a 4-byte uncompressed size
+// and a zlib stream that must inflate to exactly that many bytes.
+func (d *decodeState) compressed(i int) (Term, int, error) {
+	if i+5 > len(d.b) {
+		return nil, i, d.short(tagCompressed, i, i+5)
+	}
+	size := uint64(d.u32(i + 1))
+	if size > uint64(d.maxSize) {
+		return nil, i, d.fail(tagCompressed, i, "uncompressed size "+strconv.FormatUint(size, 10)+" above MaxSize in")
+	}
+	if size == 0 {
+		return nil, i, d.fail(tagCompressed, i, "empty")
+	}
+	src := bytes.NewReader(d.b[i+5:])
+	body, err := inflate(src, int(size))
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, i, d.short(tagCompressed, i, len(d.b)+1)
+		}
+		return nil, i, d.fail(tagCompressed, i, "bad zlib data ("+err.Error()+") in")
+	}
+	used := len(d.b) - src.Len()
+	inner := decodeState{b: body, maxDepth: d.maxDepth, maxSize: d.maxSize, alias: true}
+	t, n, err := inner.value(0, d.maxDepth)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.need = 0
+		}
+		return nil, i, err
+	}
+	if n != len(body) {
+		return nil, i, d.fail(tagCompressed, i, "body longer than its term in")
+	}
+	return t, used, nil
+}
+
+var zlibReaders sync.Pool
+
+// inflate reads exactly size bytes of zlib data from src and checks that the
+// stream ends there. It grows its buffer as data arrives, so a small input
+// that declares a huge size costs little.
+func inflate(src *bytes.Reader, size int) ([]byte, error) {
+	var zr io.ReadCloser
+	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := r.(zlib.Resetter).Reset(src, nil); err != nil {
+			return nil, err
+		}
+		zr = r
+	} else {
+		r, err := zlib.NewReader(src)
+		if err != nil {
+			return nil, err
+		}
+		zr = r
+	}
+	defer zlibReaders.Put(zr)
+	body := make([]byte, 0, min(size, 4*src.Len()+512))
+	for len(body) < size {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := zr.Read(body[len(body):min(cap(body), size)])
+		body = body[:len(body)+n]
+		if err == io.EOF && len(body) < size {
+			return nil, errors.New("shorter than declared")
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+	}
+	var one [1]byte
+	if n, err := zr.Read(one[:]); n > 0 || err != io.EOF {
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return nil, errors.New("longer than declared")
+	}
+	return body, nil
+}

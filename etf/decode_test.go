@@ -1,0 +1,155 @@
+package etf
+
+import (
+	"bytes"
+	"errors"
+	"math/big"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func bigInt(s string) *big.Int {
+	z, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		panic("bad big " + s)
+	}
+	return z
+}
+
+var node = Atom("nonode@nohost")
+
+// erlCases hold term_to_binary(T, [{minor_version, 2}]) output of OTP 25,
+// which Encode reproduces byte for byte.
+var erlCases = []struct {
+	name string
+	erl  string // the Erlang term
+	b    []byte
+	want Term
+}{
+	{"small_int", "1", []byte{131, 97, 1}, int64(1)},
+	{"integer", "-5", []byte{131, 98, 255, 255, 255, 251}, int64(-5)},
+	{"integer_256", "256", []byte{131, 98, 0, 0, 1, 0}, int64(256)},
+	{"small_big", "1 bsl 40", []byte{131, 110, 6, 0, 0, 0, 0, 0, 0, 1}, int64(1 << 40)},
+	{"min_int64", "-(1 bsl 63)", []byte{131, 110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128}, int64(-1 << 63)},
+	{"big_2_64", "1 bsl 64", []byte{131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bigInt("18446744073709551616")},
+	{"big_minus_2_64", "-(1 bsl 64)", []byte{131, 110, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bigInt("-18446744073709551616")},
+	{"float", "1.5", []byte{131, 70, 63, 248, 0, 0, 0, 0, 0, 0}, 1.5},
+	{"atom", "abc", []byte{131, 119, 3, 97, 98, 99}, Atom("abc")},
+	{"atom_utf8", "'héllo'", []byte{131, 119, 6, 104, 195, 169, 108, 108, 111}, Atom("héllo")},
+	{"true", "true", []byte{131, 119, 4, 116, 114, 117, 101}, true},
+	{"nil", "[]", []byte{131, 106}, List{}},
+	{"empty_tuple", "{}", []byte{131, 104, 0}, Tuple{}},
+	{"string", `"abc"`, []byte{131, 107, 0, 3, 97, 98, 99}, Charlist("abc")},
+	{"string_seq", "lists:seq(1,3)", []byte{131, 107, 0, 3, 1, 2, 3}, Charlist("\x01\x02\x03")},
+	{"export", "fun lists:map/2", []byte{131, 113, 119, 5, 108, 105, 115, 116, 115, 119, 3, 109, 97, 112, 97, 2},
+		Export{Module: "lists", Function: "map", Arity: 2}},
+	{"pid", `list_to_pid("<0.5.1>")`, []byte{131, 88, 119, 13, 110, 111, 110, 111, 100, 101, 64, 110, 111, 104, 111, 115, 116, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0},
+		Pid{Node: node, ID: 1<<32 | 5}},
+	{"tuple_of_ints", "{1, -5, 256, 1 bsl 40, -(1 bsl 63), 1 bsl 64, -(1 bsl 64)}",
+		[]byte{131, 104, 7, 97, 1, 98, 255, 255, 255, 251, 98, 0, 0, 1, 0, 110, 6, 0, 0, 0, 0, 0, 0, 1, 110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 110, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+		Tuple{int64(1), int64(-5), int64(256), int64(1 << 40), int64(-1 << 63), bigInt("18446744073709551616"), bigInt("-18446744073709551616")}},
+	{"map", `#{<<"k">> => [1|2], a => {}, 1 => 1.5}`,
+		[]byte{131, 116, 0, 0, 0, 3, 97, 1, 70, 63, 248, 0, 0, 0, 0, 0, 0, 119, 1, 97, 104, 0, 109, 0, 0, 0, 1, 107, 108, 0, 0, 0, 1, 97, 1, 97, 2},
+		Map{{int64(1), 1.5}, {Atom("a"), Tuple{}}, {[]byte("k"), ImproperList{Elems: []Term{int64(1)}, Tail: int64(2)}}}},
+	{"list", `[a, "xy", <<>>, <<1,2,3:4>>, [300]]`,
+		[]byte{131, 108, 0, 0, 0, 5, 119, 1, 97, 107, 0, 2, 120, 121, 109, 0, 0, 0, 0, 77, 0, 0, 0, 3, 4, 1, 2, 48, 108, 0, 0, 0, 1, 98, 0, 0, 1, 44, 106, 106},
+		List{Atom("a"), Charlist("xy"), []byte{}, BitString{Bytes: []byte{1, 2, 48}, Bits: 4}, List{int64(300)}}},
+}
+
+func TestDecode(t *testing.T) {
+	for _, c := range erlCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Decode(c.b)
+			if err != nil {
+				t.Fatalf("Decode(%s): %v", c.erl, err)
+			}
+			if !Equal(got, c.want) {
+				t.Errorf("Decode(%s) = %#v; want %#v", c.erl, got, c.want)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				if _, isBig := c.want.(*big.Int); !isBig {
+					t.Errorf("Decode(%s) = %#v (%T); want exactly %#v (%T)", c.erl, got, got, c.want, c.want)
+				}
+			}
+		})
+	}
+}
+
+func TestEncodeMatchesErlang(t *testing.T) {
+	for _, c := range erlCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Encode(c.want)
+			if err != nil {
+				t.Fatalf("Encode(%#v): %v", c.want, err)
+			}
+			if !bytes.Equal(got, c.b) {
+				t.Errorf("Encode(%s) = %v; want %v", c.erl, got, c.b)
+			}
+		})
+	}
+}
+
+func TestDecodeTruncated(t *testing.T) {
+	for _, c := range erlCases {
+		for n := 0; n < len(c.b); n++ {
+			_, err := Decode(c.b[:n])
+			if !errors.Is(err, ErrTruncated) {
+				t.Errorf("Decode(%s[:%d]) error = %v; want ErrTruncated", c.erl, n, err)
+			}
+			var de *DecodeError
+			if n > 0 && !errors.As(err, &de) {
+				t.Errorf("Decode(%s[:%d]) error %T; want *DecodeError", c.erl, n, err)
+			}
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"huge_tuple", []byte{131, 105, 127, 255, 255, 255}, "etf: truncated LARGE_TUPLE_EXT at offset 1"},
+		{"short_tuple", []byte{131, 104, 3, 97, 1, 97, 2, 97}, "etf: truncated SMALL_INTEGER_EXT at offset 7"},
+		{"missing_elem", []byte{131, 104, 2, 97, 1}, "etf: truncated SMALL_TUPLE_EXT at offset 1"},
+		{"version", []byte{130, 97, 1}, "etf: version byte 130, want 131 at offset 0"},
+		{"unknown_tag", []byte{131, 1}, "etf: unknown tag 1 at offset 1"},
+		{"trailing", []byte{131, 97, 1, 0}, "etf: 1 bytes after the term at offset 3"},
+		{"dup_key", []byte{131, 116, 0, 0, 0, 2, 97, 1, 97, 1, 97, 1, 97, 2}, "etf: duplicate key in MAP_EXT at offset 1"},
+		{"huge_list", []byte{131, 108, 255, 255, 255, 255, 106}, "etf: truncated LIST_EXT at offset 1"},
+		{"huge_map", []byte{131, 116, 255, 255, 255, 255, 106}, "etf: truncated MAP_EXT at offset 1"},
+		{"huge_binary", []byte{131, 109, 255, 255, 255, 255, 106}, "etf: truncated BINARY_EXT at offset 1"},
+		{"nan", []byte{131, 70, 127, 248, 0, 0, 0, 0, 0, 0}, "etf: non-finite NEW_FLOAT_EXT at offset 1"},
+		{"bad_utf8_atom", []byte{131, 119, 1, 255}, "etf: invalid UTF-8 or more than 255 characters in SMALL_ATOM_UTF8_EXT at offset 1"},
+		{"old_fun", []byte{131, 117, 0, 0, 0, 0}, "etf: unsupported (removed in OTP 23) FUN_EXT at offset 1"},
+		{"huge_compressed", []byte{131, 80, 255, 255, 255, 255, 120, 156}, "etf: uncompressed size 4294967295 above MaxSize in COMPRESSED at offset 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Decode(c.b)
+			if err == nil || err.Error() != c.want {
+				t.Errorf("Decode(%v) error = %v; want %s", c.b, err, c.want)
+			}
+		})
+	}
+}
+
+func TestDecodeDeepNesting(t *testing.T) {
+	deep := func(n int) []byte {
+		b := []byte{131}
+		for k := 0; k < n; k++ {
+			b = append(b, 108, 0, 0, 0, 1)
+		}
+		b = append(b, 106)
+		return append(b, bytes.Repeat([]byte{106}, n)...)
+	}
+	if _, err := Decode(deep(5000)); err != nil {
+		t.Fatalf("Decode(5000 deep): %v", err)
+	}
+	_, err := Decode(deep(DefaultMaxDepth + 1))
+	if err == nil || !strings.Contains(err.Error(), "MaxDepth") {
+		t.Errorf("Decode(too deep) error = %v; want one naming MaxDepth", err)
+	}
+}
