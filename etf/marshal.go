@@ -1,7 +1,6 @@
 package etf
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -76,8 +75,10 @@ func Unmarshal(data []byte, v any) error {
 //   - a []byte kind becomes a binary ([]byte, sharing v's memory);
 //   - Tuple stays a tuple; other slices and arrays become lists (a nil slice
 //     is []);
-//   - a Go map becomes a Map; string, integer and float keys are sorted, other
-//     keys keep Go's random order; a nil map is the empty map;
+//   - a Go map becomes a Map with its keys in Erlang's term order (see
+//     Compare); a nil map is the empty map; keys that convert to one term,
+//     such as int(1) and int64(1) in a map[any]any, give a Map that Encode
+//     refuses;
 //   - a struct becomes a Map with one binary key per exported field, in field
 //     order: the key is the field name or the name in the field's `etf:"name"`
 //     tag; `etf:"-"` skips the field; the option `etf:",omitempty"` skips it when
@@ -607,53 +608,14 @@ func (s *toState) goMap(v reflect.Value) (Term, error) {
 		}
 		out = append(out, Pair{Key: k, Value: val})
 	}
-	sortKeys(v.Type().Key().Kind(), out)
+	sortKeys(out)
 	return out, nil
 }
 
-// sortKeys orders the pairs of a converted Go map whose keys are strings,
-// integers or floats, so that the same map always gives the same term.
-func sortKeys(kind reflect.Kind, m Map) {
-	switch kind {
-	case reflect.String:
-		slices.SortFunc(m, func(a, b Pair) int {
-			return cmp.Compare(termString(a.Key), termString(b.Key))
-		})
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		slices.SortFunc(m, func(a, b Pair) int { return cmp.Compare(a.Key.(int64), b.Key.(int64)) })
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		slices.SortFunc(m, func(a, b Pair) int { return compareInts(a.Key, b.Key) })
-	case reflect.Float32, reflect.Float64:
-		slices.SortFunc(m, func(a, b Pair) int { return cmp.Compare(a.Key.(float64), b.Key.(float64)) })
-	}
-}
-
-// termString returns the text of a string-kind key: a string, Atom or Charlist.
-func termString(t Term) string {
-	switch x := t.(type) {
-	case Atom:
-		return string(x)
-	case Charlist:
-		return string(x)
-	case string:
-		return x
-	}
-	return ""
-}
-
-// compareInts compares two unsigned-key terms, each an int64 or a *big.Int.
-func compareInts(a, b Term) int {
-	x, xok := a.(int64)
-	y, yok := b.(int64)
-	switch {
-	case xok && yok:
-		return cmp.Compare(x, y)
-	case xok:
-		return -1
-	case yok:
-		return 1
-	}
-	return a.(*big.Int).Cmp(b.(*big.Int))
+// sortKeys orders the pairs of a converted Go map in Erlang's term order, so
+// that the same map always gives the same term.
+func sortKeys(m Map) {
+	slices.SortStableFunc(m, func(a, b Pair) int { return Compare(a.Key, b.Key) })
 }
 
 func (s *toState) goStruct(v reflect.Value, info *typeInfo) (Term, error) {

@@ -396,3 +396,53 @@ func ExampleFromTerm() {
 	fmt.Println(j.App, err)
 	// Output: demo etf: cannot unmarshal integer 70000 into Go field Job.Port of type uint16: out of range
 }
+
+func TestMarshalUnmarshal(t *testing.T) {
+	in := config{Name: "svc", Port: 8080, Ptr: &inner{Host: "h"}, Tags: []string{"a"}, Env: map[string]string{"B": "2", "A": "1"}}
+	b, err := Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out config
+	if err := Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("got %#v; want %#v", out, in)
+	}
+	again, err := Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again, b) {
+		t.Errorf("Marshal is not deterministic: got %v; want %v", again, b)
+	}
+}
+
+func TestUnmarshalErrors(t *testing.T) {
+	var n int
+	var de *DecodeError
+	if err := Unmarshal([]byte{131, 97}, &n); !errors.As(err, &de) {
+		t.Errorf("truncated input: got %v; want a *DecodeError", err)
+	}
+	var te *UnmarshalTypeError
+	if err := Unmarshal([]byte{131, 106}, &n); !errors.As(err, &te) {
+		t.Errorf("[] into int: got %v; want an *UnmarshalTypeError", err)
+	}
+}
+
+func ExampleMarshal() {
+	type Call struct {
+		App  string `etf:"app"`
+		Args []any  `etf:"args"`
+	}
+	b, err := Marshal(Call{App: "demo", Args: []any{1, "x"}})
+	fmt.Println(b, err)
+
+	var back Call
+	err = Unmarshal(b, &back)
+	fmt.Printf("%+v %v\n", back, err)
+	// Output:
+	// [131 116 0 0 0 2 109 0 0 0 3 97 112 112 109 0 0 0 4 100 101 109 111 109 0 0 0 4 97 114 103 115 108 0 0 0 2 97 1 109 0 0 0 1 120 106] <nil>
+	// {App:demo Args:[1 [120]]} <nil>
+}
