@@ -68,7 +68,7 @@ func windowOf(call Call) int {
 // toTerm converts a Go value to a term, passing scalar terms through untouched.
 func toTerm(v any) (etf.Term, error) {
 	switch v.(type) {
-	case nil, bool, int64, float64, []byte, etf.Atom, *big.Int, etf.Pid, etf.Ref:
+	case bool, int64, float64, string, []byte, etf.Atom, *big.Int, etf.Pid, etf.Ref:
 		return v, nil
 	}
 	return etf.ToTerm(v)
