@@ -8,11 +8,16 @@
 %%
 %% Each file is Dir/Name.bin. Dir/index.tsv lists them, one a line:
 %%     Name <TAB> Encoding <TAB> Bytes <TAB> Description
-%% where Encoding is how the bytes were made: default (term_to_binary/1),
-%% minor0 ([{minor_version,0}]), compressed ([compressed]), compressed9
-%% ([{compressed,9}]), deterministic ([deterministic]) or handmade (bytes
-%% written here by hand, in tags OTP 25 reads but no longer writes; each is
-%% checked with binary_to_term/1 before it is written).
+%% where Encoding is how the bytes were made:
+%%   utf8           [{minor_version,2}]: atoms as SMALL_ATOM_UTF8_EXT or
+%%                  ATOM_UTF8_EXT, as term_to_binary/1 writes from OTP 26 on;
+%%   otp25          []: OTP 25's default, Latin-1 atoms as ATOM_EXT;
+%%   minor0         [{minor_version,0}]: also floats as FLOAT_EXT text;
+%%   compressed     [compressed, {minor_version,2}] (zlib level 6);
+%%   compressed9    [{compressed,9}, {minor_version,2}];
+%%   deterministic  [deterministic, {minor_version,2}]: map keys sorted;
+%%   handmade       bytes written here by hand, in tags OTP 25 reads but does
+%%                  not write, each checked with binary_to_term/1 first.
 %% Spec: https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
 -mode(compile).
 
@@ -43,13 +48,14 @@ encode({handmade, Name, Bytes, Desc}) ->
 encode({Name, Enc, Term, Desc}) ->
     {Name, Enc, term_to_binary(Term, opts(Enc)), Desc};
 encode({Name, Term, Desc}) ->
-    encode({Name, default, Term, Desc}).
+    encode({Name, utf8, Term, Desc}).
 
-opts(default) -> [];
+opts(utf8) -> [{minor_version, 2}];
+opts(otp25) -> [];
 opts(minor0) -> [{minor_version, 0}];
-opts(compressed) -> [compressed];
-opts(compressed9) -> [{compressed, 9}];
-opts(deterministic) -> [deterministic].
+opts(compressed) -> [compressed, {minor_version, 2}];
+opts(compressed9) -> [{compressed, 9}, {minor_version, 2}];
+opts(deterministic) -> [deterministic, {minor_version, 2}].
 
 corpus() ->
     ints() ++ floats() ++ atoms() ++ tuples() ++ lists() ++ binaries() ++ maps()
@@ -195,7 +201,11 @@ nested() ->
 encodings() ->
     Big = [{I, integer_to_binary(I), [a, b, c]} || I <- lists:seq(1, 2000)],
     Det = maps:from_list([{integer_to_binary(I), I} || I <- lists:seq(1, 50)]),
-    [{"minor0_float", minor0, 1.5, "FLOAT_EXT text float"},
+    [{"otp25_atom", otp25, hello, "ATOM_EXT"},
+     {"otp25_atom_unicode", otp25, '日本', "SMALL_ATOM_UTF8_EXT: not Latin-1"},
+     {"otp25_pid", otp25, self(), "NEW_PID_EXT with an ATOM_EXT node"},
+     {"otp25_mixed", otp25, {ok, #{a => [b, 'ü']}, make_ref()}, "atoms, map and ref"},
+     {"minor0_float", minor0, 1.5, "FLOAT_EXT text float"},
      {"minor0_float_neg_tiny", minor0, -5.0e-324, "FLOAT_EXT of the smallest subnormal"},
      {"minor0_atom", minor0, hello, "ATOM_EXT"},
      {"minor0_atom_latin1", minor0, 'héllo', "ATOM_EXT in Latin-1"},
@@ -212,7 +222,8 @@ handmade() ->
     [{handmade, "old_pid_ext", <<131, 103, OldNode/binary, 0, 0, 0, 7, 0, 0, 0, 0, 0>>, "PID_EXT"},
      {handmade, "old_port_ext", <<131, 102, OldNode/binary, 0, 0, 0, 9, 0>>, "PORT_EXT"},
      {handmade, "old_reference_ext", <<131, 114, 0, 1, OldNode/binary, 0, 0, 0, 0, 5>>, "NEW_REFERENCE_EXT, one word"},
-     {handmade, "v4_port_ext", <<131, 120, 119, 6, "a@host", 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3>>, "V4_PORT_EXT of a remote node, 64-bit ID"},
+     {handmade, "v4_port_ext", <<131, 120, 119, 6, "a@host", 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3>>, "V4_PORT_EXT of a remote node"},
+     {handmade, "v4_port_ext_64bit", <<131, 120, 119, 6, "a@host", 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3>>, "V4_PORT_EXT with an ID above 2^32"},
      {handmade, "small_atom_ext", <<131, 115, 2, "ok">>, "SMALL_ATOM_EXT (Latin-1)"},
      {handmade, "small_big_5", <<131, 110, 1, 0, 5>>, "5 as SMALL_BIG_EXT: not the shortest form"},
      {handmade, "integer_ext_7", <<131, 98, 0, 0, 0, 7>>, "7 as INTEGER_EXT: not the shortest form"},
