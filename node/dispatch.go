@@ -203,9 +203,10 @@ func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
 	return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, payload)
 }
 
-// exitSignal routes an exit signal; a link exit goes to ergo, an exit/2 to a running erpc call stops it.
+// exitSignal routes an exit signal: one that reaches an erpc call stops it, a link exit goes to ergo, and an
+// exit/2 to an ergo process is dropped (ergo has no such signal).
 func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
-	if c.n.srv.exitCall(to) {
+	if c.n.srv.killCall(to) {
 		return nil
 	}
 	if !link {
@@ -223,9 +224,9 @@ func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 		}
 		return c.router.RouteMonitor(from, t, ref)
 	case etf.Atom:
-		if t == nameHooks {
-			// hornbeam_hooks lives as long as the node, and the node's end closes the connection, which the
-			// peer reports as noconnection: no table is needed for these monitors.
+		if servedHere(t) {
+			// hornbeam_hooks and rex live as long as the node, and the node's end closes the connection, which
+			// the peer reports as noconnection: no table is needed for these monitors.
 			return nil
 		}
 		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.n.name}, ref)
@@ -241,11 +242,17 @@ func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 			return nil
 		}
 	case etf.Atom:
-		if t == nameHooks {
+		if servedHere(t) {
 			return nil
 		}
 	}
 	return c.router.RouteDemonitor(from, ref)
+}
+
+// servedHere reports whether the registered name is served by the connection itself rather than by an ergo
+// process.
+func servedHere(name etf.Atom) bool {
+	return name == nameHooks || name == nameRex
 }
 
 // monitorExit delivers the end of a remote process that a local one monitored.

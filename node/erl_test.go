@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -52,6 +53,15 @@ func testEngine(t *testing.T) *hooks.Engine {
 		switch action {
 		case "echo":
 			return etf.Tuple{atomOK, args[0]}, nil
+		case "count":
+			n, _ := smallInt(args[0])
+			return iter.Seq[any](func(yield func(any) bool) {
+				for i := range n {
+					if !yield(int64(i)) {
+						return
+					}
+				}
+			}), nil
 		case "sleep":
 			ms, _ := smallInt(args[0])
 			time.Sleep(time.Duration(ms) * time.Millisecond)
@@ -99,6 +109,7 @@ func startErl(t *testing.T, cookie, goNode, script string) *erl {
 	name := uniqueName("e")
 	eval := fmt.Sprintf("Go = '%s', %s", goNode, script)
 	cmd := exec.Command("erl", "-sname", name, "-setcookie", cookie, "-noshell", "-noinput", "-eval", eval)
+	cmd.Env = append(os.Environ(), "ERL_CRASH_DUMP_SECONDS=0")
 	out := &bytes.Buffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"time"
+
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
 )
@@ -20,18 +22,48 @@ const (
 	atomAll          = etf.Atom("all")
 	atomInfinity     = etf.Atom("infinity")
 	atomBadRequest   = etf.Atom("bad_request")
+
+	atomHornbeamStream = etf.Atom("hornbeam_stream")
+	atomStreamCredit   = etf.Atom("hornbeam_stream_credit")
+	atomStreamClose    = etf.Atom("hornbeam_stream_close")
+	atomChunk          = etf.Atom("chunk")
+	atomDone           = etf.Atom("done")
 )
 
-// callArgs reads AppPath, Action, Args and Kwargs from t[1:5] into a hooks.Call.
-func callArgs(t etf.Tuple) (hooks.Call, bool) {
+// callOpts are the options of an execute or stream request's optional Opts map.
+type callOpts struct {
+	timeout time.Duration // 0: none
+	window  int
+}
+
+// callRequest reads {Op, AppPath, Action, Args, Kwargs} or {Op, AppPath, Action, Args, Kwargs, Opts}.
+func callRequest(t etf.Tuple) (hooks.Call, callOpts, bool) {
+	opts := callOpts{window: hooks.DefaultWindow}
 	appPath, ok1 := name(t[1])
 	action, ok2 := name(t[2])
 	args, ok3 := listElems(t[3])
 	kwargs, ok4 := t[4].(etf.Map)
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return hooks.Call{}, false
+		return hooks.Call{}, opts, false
 	}
-	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, true
+	if len(t) == 6 {
+		m, ok := t[5].(etf.Map)
+		if !ok {
+			return hooks.Call{}, opts, false
+		}
+		for _, p := range m {
+			v, ok := smallInt(p.Value)
+			switch {
+			case p.Key == etf.Atom("timeout") && ok && v > 0:
+				opts.timeout = time.Duration(v) * time.Millisecond
+			case p.Key == etf.Atom("window") && ok && v > 0:
+				opts.window = v
+			case p.Key == etf.Atom("timeout") || p.Key == etf.Atom("window"):
+				return hooks.Call{}, opts, false
+			}
+		}
+	}
+	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, opts, true
 }
 
 // name reads an AppPath or Action: a binary, or an atom read as its name.

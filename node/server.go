@@ -2,7 +2,9 @@ package node
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ergo-services/ergo/gen"
@@ -16,18 +18,35 @@ const hooksMailbox = 4096
 
 // server serves the hooks protocol for hornbeam_hooks. Remote calls reach it straight from a connection's
 // reader (handleRemote) and local ergo calls through hooksProcess; each request runs on its own goroutine and
-// replies when done.
+// replies when done. Callers holding async tasks or streams are monitored, and what they hold is released
+// when they exit or their node disconnects.
 type server struct {
 	n    *Node
 	eng  *hooks.Engine
 	pid  etf.Pid
 	proc gen.Process
 
-	wg sync.WaitGroup // request goroutines
+	wg sync.WaitGroup // request, stream and erpc goroutines
+
+	mu      sync.Mutex
+	holders map[etf.Pid]*holder
+	byMon   map[etf.Ref]*holder
+	streams map[etf.Ref]*stream
+	tasks   map[hooks.TaskID]*holder
+	calls   map[etf.Pid]*rpcCall
+	rpcSeq  atomic.Uint64
 }
 
 func newServer(n *Node) *server {
-	return &server{n: n, eng: n.opts.Engine}
+	return &server{
+		n:       n,
+		eng:     n.opts.Engine,
+		holders: make(map[etf.Pid]*holder),
+		byMon:   make(map[etf.Ref]*holder),
+		streams: make(map[etf.Ref]*stream),
+		tasks:   make(map[hooks.TaskID]*holder),
+		calls:   make(map[etf.Pid]*rpcCall),
+	}
 }
 
 // start records the ergo process registered as hornbeam_hooks.
@@ -36,7 +55,7 @@ func (s *server) start(p gen.Process) {
 	s.pid = p.Self()
 }
 
-// stop waits for the request goroutines; their contexts are already cancelled.
+// stop waits for the server's goroutines; the node's context, which theirs derive from, is already cancelled.
 func (s *server) stop() {
 	s.wg.Wait()
 }
@@ -69,117 +88,296 @@ func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
 			cl.pid = pid
 		}
 	}
-	s.spawn(c.ctx, func(ctx context.Context) {
-		if err := c.reply(f, s.serve(ctx, cl, req)); err != nil {
+	s.spawn(func() {
+		reply, then := s.serve(c.ctx, cl, req)
+		if err := c.reply(f, reply); err != nil {
 			s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
+			return
+		}
+		if then != nil {
+			then()
 		}
 	})
 }
 
-// spawn runs f on a goroutine that stop waits for, with a context that ends with parent.
-func (s *server) spawn(parent context.Context, f func(ctx context.Context)) {
+// spawn runs f on a goroutine that stop waits for.
+func (s *server) spawn(f func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		f(parent)
+		f()
 	}()
 }
 
-// serve answers one request of the hooks protocol.
-func (s *server) serve(ctx context.Context, cl caller, req etf.Term) etf.Term {
+// serve answers one request of the hooks protocol. then, when not nil, must run once the reply is on its way:
+// it starts what follows the reply (a stream's chunks).
+func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.Term, then func()) {
 	if req == atomAll {
 		infos := s.eng.All()
 		l := make(etf.List, len(infos))
 		for i, info := range infos {
 			l[i] = infoTerm(info)
 		}
-		return etf.Tuple{atomOK, l}
+		return etf.Tuple{atomOK, l}, nil
 	}
 	t, ok := req.(etf.Tuple)
-	if !ok || len(t) == 0 {
-		return badRequest(req)
+	if !ok || len(t) < 2 {
+		return badRequest(req), nil
 	}
 	switch {
 	case t[0] == atomExecute && (len(t) == 5 || len(t) == 6):
-		call, ok := callArgs(t)
+		call, opts, ok := callRequest(t)
 		if !ok {
-			return badRequest(req)
+			return badRequest(req), nil
 		}
-		ctx, cancel, ok := withOpts(ctx, t, 5)
+		if opts.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, opts.timeout)
+			defer cancel()
+		}
+		return hooks.Reply(s.eng.Execute(ctx, call)), nil
+	case t[0] == atomExecuteAsync && len(t) == 5:
+		call, _, ok := callRequest(t)
 		if !ok {
-			return badRequest(req)
+			return badRequest(req), nil
 		}
-		defer cancel()
-		return hooks.Reply(s.eng.Execute(ctx, call))
+		id, err := s.eng.ExecuteAsync(call)
+		if err != nil {
+			return hooks.Reply(nil, err), nil
+		}
+		s.holdTask(cl, id)
+		return etf.Tuple{atomOK, []byte(id)}, nil
+	case t[0] == atomAwaitResult && len(t) == 3:
+		id, ok1 := t[1].([]byte)
+		timeout, ok2 := timeoutArg(t[2])
+		if !ok1 || !ok2 {
+			return badRequest(req), nil
+		}
+		v, err := s.eng.AwaitResult(ctx, hooks.TaskID(id), timeout)
+		if !errors.Is(err, hooks.ErrTimeout) {
+			s.forgetTask(hooks.TaskID(id))
+		}
+		return hooks.Reply(v, err), nil
+	case t[0] == atomCancel && len(t) == 2:
+		id, ok := t[1].([]byte)
+		if !ok {
+			return badRequest(req), nil
+		}
+		err := s.eng.Cancel(hooks.TaskID(id))
+		s.forgetTask(hooks.TaskID(id))
+		if err != nil {
+			return hooks.Reply(nil, err), nil
+		}
+		return atomOK, nil
+	case t[0] == atomStream && (len(t) == 5 || len(t) == 6):
+		call, opts, ok := callRequest(t)
+		if !ok {
+			return badRequest(req), nil
+		}
+		return s.openStream(cl, call, opts)
 	case t[0] == atomUnreg && len(t) == 2:
 		appPath, ok := name(t[1])
 		if !ok {
-			return badRequest(req)
+			return badRequest(req), nil
 		}
 		s.eng.Unregister(appPath)
-		return atomOK
+		return atomOK, nil
 	case t[0] == atomFind && len(t) == 2:
 		appPath, ok := name(t[1])
 		if !ok {
-			return badRequest(req)
+			return badRequest(req), nil
 		}
 		info, found := s.eng.Find(appPath)
 		if !found {
-			return hooks.Reply(nil, hooks.NotFound(appPath))
+			return hooks.Reply(nil, hooks.NotFound(appPath)), nil
 		}
-		return etf.Tuple{atomOK, infoTerm(info)}
+		return etf.Tuple{atomOK, infoTerm(info)}, nil
 	}
-	return badRequest(req)
+	return badRequest(req), nil
 }
 
-// withOpts applies the timeout of the optional Opts map at t[i] to ctx.
-func withOpts(ctx context.Context, t etf.Tuple, i int) (context.Context, context.CancelFunc, bool) {
-	if len(t) <= i {
-		return ctx, func() {}, true
-	}
-	opts, ok := t[i].(etf.Map)
-	if !ok {
-		return nil, nil, false
-	}
-	for _, p := range opts {
-		if p.Key != etf.Atom("timeout") {
-			continue
-		}
-		ms, ok := smallInt(p.Value)
-		if !ok || ms < 0 {
-			return nil, nil, false
-		}
-		ctx, cancel := context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
-		return ctx, cancel, true
-	}
-	return ctx, func() {}, true
-}
-
-// handleInfo takes a plain message sent to hornbeam_hooks.
+// handleInfo takes a plain message sent to hornbeam_hooks: stream credit and close.
 func (s *server) handleInfo(msg etf.Term) {
+	t, ok := msg.(etf.Tuple)
+	if !ok || len(t) < 2 {
+		s.n.log.Debug("node: ignored a message to hornbeam_hooks", "message", msg)
+		return
+	}
+	ref, ok := t[1].(etf.Ref)
+	if !ok {
+		s.n.log.Debug("node: ignored a message to hornbeam_hooks", "message", msg)
+		return
+	}
+	switch {
+	case t[0] == atomStreamCredit && len(t) == 3:
+		if n, ok := smallInt(t[2]); ok && n > 0 {
+			s.grant(ref, n)
+			return
+		}
+	case t[0] == atomStreamClose && len(t) == 2:
+		s.closeStream(ref)
+		return
+	}
 	s.n.log.Debug("node: ignored a message to hornbeam_hooks", "message", msg)
 }
 
-// peerDown releases what callers on c's peer held.
-func (s *server) peerDown(c *conn) {}
+// holder is a caller that holds async tasks or streams, monitored under mon.
+type holder struct {
+	cl      caller
+	mon     etf.Ref
+	tasks   map[hooks.TaskID]struct{}
+	streams map[etf.Ref]*stream
+}
+
+// holderLocked returns cl's holder; a new one must be passed to monitor once s.mu is released. s.mu is held.
+func (s *server) holderLocked(cl caller) (h *holder, isNew bool) {
+	if h := s.holders[cl.pid]; h != nil {
+		return h, false
+	}
+	h = &holder{cl: cl, tasks: make(map[hooks.TaskID]struct{}), streams: make(map[etf.Ref]*stream)}
+	if cl.conn != nil {
+		h.mon = s.n.ergo.MakeRef()
+	} else {
+		h.mon = s.proc.MonitorProcess(cl.pid)
+	}
+	s.holders[cl.pid] = h
+	s.byMon[h.mon] = h
+	return h, true
+}
+
+// monitor asks a remote caller's node to tell hornbeam_hooks when the caller exits (MONITOR_P); local callers
+// are monitored by ergo already.
+func (s *server) monitor(h *holder) {
+	if h.cl.conn == nil {
+		return
+	}
+	if err := h.cl.conn.send(etf.Tuple{opMonitorP, s.pid, h.cl.pid, h.mon}, nil, false); err != nil {
+		s.n.log.Warn("node: cannot monitor a caller", "caller", h.cl.pid, "error", err)
+	}
+}
+
+// demonitor removes the monitor of a holder dropped by releaseIfEmptyLocked.
+func (s *server) demonitor(h *holder) {
+	if h.cl.conn == nil {
+		_ = s.proc.DemonitorProcess(h.mon)
+		return
+	}
+	if err := h.cl.conn.send(etf.Tuple{opDemonitorP, s.pid, h.cl.pid, h.mon}, nil, false); err != nil {
+		s.n.log.Debug("node: demonitor not sent", "caller", h.cl.pid, "error", err)
+	}
+}
+
+// holdTask records that cl holds task id; tasks started through rpc have no caller to watch.
+func (s *server) holdTask(cl caller, id hooks.TaskID) {
+	if cl.pid == (etf.Pid{}) {
+		return
+	}
+	s.mu.Lock()
+	h, isNew := s.holderLocked(cl)
+	h.tasks[id] = struct{}{}
+	s.tasks[id] = h
+	s.mu.Unlock()
+	if isNew {
+		s.monitor(h)
+	}
+}
+
+// forgetTask stops tracking task id once its result was taken or it was cancelled.
+func (s *server) forgetTask(id hooks.TaskID) {
+	s.mu.Lock()
+	h := s.tasks[id]
+	dropped := false
+	if h != nil {
+		delete(s.tasks, id)
+		delete(h.tasks, id)
+		dropped = s.releaseIfEmptyLocked(h)
+	}
+	s.mu.Unlock()
+	if dropped {
+		s.demonitor(h)
+	}
+}
+
+// releaseIfEmptyLocked drops h when it holds nothing and reports whether it did; the caller then passes h to
+// demonitor once s.mu is released. s.mu is held.
+func (s *server) releaseIfEmptyLocked(h *holder) bool {
+	if len(h.tasks) > 0 || len(h.streams) > 0 || s.holders[h.cl.pid] != h {
+		return false
+	}
+	s.dropLocked(h)
+	return true
+}
 
 // callerDown releases what the caller monitored under ref held; false when ref is not such a monitor.
-func (s *server) callerDown(ref etf.Ref) bool { return false }
+func (s *server) callerDown(ref etf.Ref) bool {
+	s.mu.Lock()
+	h := s.byMon[ref]
+	if h != nil {
+		s.dropLocked(h)
+	}
+	s.mu.Unlock()
+	if h == nil {
+		return false
+	}
+	s.release(h)
+	return true
+}
 
-// handleRex serves the classic rpc server rex; false for a message it does not take.
-func (s *server) handleRex(c *conn, payload etf.Term) bool { return false }
+// peerDown releases what callers on c's peer held, and stops the erpc calls it made.
+func (s *server) peerDown(c *conn) {
+	var gone []*holder
+	s.mu.Lock()
+	for _, h := range s.holders {
+		if h.cl.conn == c {
+			s.dropLocked(h)
+			gone = append(gone, h)
+		}
+	}
+	for _, rc := range s.calls {
+		if rc.conn == c {
+			rc.cancel()
+		}
+	}
+	s.mu.Unlock()
+	for _, h := range gone {
+		s.release(h)
+	}
+}
 
-// exitCall stops the erpc call running as the pid to; false when to is no such call.
-func (s *server) exitCall(to etf.Pid) bool { return false }
+// dropLocked forgets h. s.mu is held.
+func (s *server) dropLocked(h *holder) {
+	delete(s.holders, h.cl.pid)
+	delete(s.byMon, h.mon)
+	for ref := range h.streams {
+		delete(s.streams, ref)
+	}
+	for id := range h.tasks {
+		delete(s.tasks, id)
+	}
+}
 
-// monitorCall makes from monitor the erpc call running as to; false when to is no such call.
-func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) bool { return false }
+// release cancels a dropped holder's tasks and closes its streams.
+func (s *server) release(h *holder) {
+	for id := range h.tasks {
+		_ = s.eng.Cancel(id)
+	}
+	for _, st := range h.streams {
+		st.cancel()
+		_ = st.src.Close()
+	}
+}
 
-// demonitorCall removes the monitor on the erpc call running as to; false when to is no such call.
-func (s *server) demonitorCall(to etf.Pid) bool { return false }
-
-// spawnRequest serves SPAWN_REQUEST.
-func (c *conn) spawnRequest(r *ctlReader, payload etf.Term) error { return nil }
+// timeoutArg reads an await timeout: milliseconds, or infinity (a negative duration for AwaitResult).
+func timeoutArg(t etf.Term) (time.Duration, bool) {
+	if t == atomInfinity {
+		return -1, true
+	}
+	ms, ok := smallInt(t)
+	if !ok || ms < 0 {
+		return 0, false
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
 
 // hooksProcess is the ergo gen.Server registered as hornbeam_hooks, for local ergo senders.
 type hooksProcess struct {
@@ -191,16 +389,26 @@ type hooksProcess struct {
 func (h *hooksProcess) HandleCall(p *gen.ServerProcess, from gen.ServerFrom, req etf.Term) (etf.Term, gen.ServerStatus) {
 	s := h.srv
 	cl := caller{pid: from.Pid}
-	s.spawn(s.n.ctx, func(ctx context.Context) {
-		if err := p.SendReply(from, s.serve(ctx, cl, req)); err != nil {
+	s.spawn(func() {
+		reply, then := s.serve(s.n.ctx, cl, req)
+		if err := p.SendReply(from, reply); err != nil {
 			s.n.log.Warn("node: reply not sent", "to", from.Pid, "error", err)
+			return
+		}
+		if then != nil {
+			then()
 		}
 	})
 	return nil, gen.ServerStatusIgnore
 }
 
-// HandleInfo takes plain messages sent to hornbeam_hooks by local processes.
+// HandleInfo takes plain messages sent to hornbeam_hooks by local processes, and the ends of monitored
+// local callers.
 func (h *hooksProcess) HandleInfo(_ *gen.ServerProcess, msg etf.Term) gen.ServerStatus {
+	if down, ok := msg.(gen.MessageDown); ok {
+		h.srv.callerDown(down.Ref)
+		return gen.ServerStatusOK
+	}
 	h.srv.handleInfo(msg)
 	return gen.ServerStatusOK
 }

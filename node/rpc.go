@@ -1,0 +1,316 @@
+package node
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/ergo-services/ergo/gen"
+	"github.com/hornbeam-go/hornbeam/etf"
+)
+
+// rpc and erpc into the node with no Erlang code loaded (docs/protocol.md, "rpc and erpc").
+//
+// erpc:call(Node, M, F, A) sends SPAWN_REQUEST for erpc:execute_call(Res, M, F, A) with the options monitor and
+// {reply, error_only}; the spawned process exits with {Res, return, Value} (or {Res, error, Reason, Stack}) and
+// the caller reads the result from the 'DOWN' message. The node answers with a pid of its own that runs no ergo
+// process: SPAWN_REPLY, then MONITOR_P_EXIT (and EXIT when linked) carrying that exit reason. erpc:cast and
+// rpc:cast send erpc:execute_cast(M, F, A). The classic rex server takes {call, M, F, A, GroupLeader}.
+
+var (
+	atomErpc        = etf.Atom("erpc")
+	atomExecuteCall = etf.Atom("execute_call")
+	atomExecuteCast = etf.Atom("execute_cast")
+	atomReturn      = etf.Atom("return")
+	atomUndef       = etf.Atom("undef")
+	atomBadrpc      = etf.Atom("badrpc")
+	atomExit        = etf.Atom("EXIT")
+	atomMonitor     = etf.Atom("monitor")
+	atomLink        = etf.Atom("link")
+	atomCall        = etf.Atom("call")
+	atomBlockCall   = etf.Atom("block_call")
+	atomCast        = etf.Atom("cast")
+	atomKilled      = etf.Atom("killed")
+	atomNoproc      = etf.Atom("noproc")
+
+	atomFeaturesRequest = etf.Atom("features_request")
+	atomFeaturesReply   = etf.Atom("features_reply")
+)
+
+// rpcArity lists the functions of hornbeam_hooks that rpc serves, with their arities; each maps to the
+// request {F, Args...} (all/0 to the atom all).
+var rpcArity = map[etf.Atom]int{
+	atomExecute:      4,
+	atomExecuteAsync: 4,
+	atomAwaitResult:  2,
+	atomFind:         1,
+	atomAll:          0,
+	atomUnreg:        1,
+}
+
+// rpcPidSerial marks the pids of erpc calls: their serial, the high half of Pid.ID, is one ergo never reaches.
+const rpcPidSerial = 0x7fff0000
+
+// rpcCall is an erpc call running as a pid of this node.
+type rpcCall struct {
+	conn      *conn
+	from      etf.Pid
+	req       etf.Ref
+	cancel    context.CancelFunc
+	monitored atomic.Bool
+	linked    bool
+}
+
+// rpcRequest maps hornbeam_hooks:F(Args...) to the hooks request it serves; false when there is no such
+// function, which the caller sees as undef.
+func rpcRequest(m, f etf.Atom, args []etf.Term) (etf.Term, bool) {
+	if arity, ok := rpcArity[f]; m != nameHooks || !ok || arity != len(args) {
+		return nil, false
+	}
+	if len(args) == 0 {
+		return f, true
+	}
+	return append(etf.Tuple{f}, args...), true
+}
+
+// undef is the error reason of calling M:F(A) when there is no such function, with its one-frame stack.
+func undef(m, f etf.Atom, args []etf.Term) (etf.Atom, etf.List) {
+	return atomUndef, etf.List{etf.Tuple{m, f, etf.List(args), etf.List{}}}
+}
+
+// mfa reads M, F and the argument list of an rpc.
+func mfa(m, f, a etf.Term) (etf.Atom, etf.Atom, []etf.Term, bool) {
+	ma, ok1 := m.(etf.Atom)
+	fa, ok2 := f.(etf.Atom)
+	args, ok3 := listElems(a)
+	return ma, fa, args, ok1 && ok2 && ok3
+}
+
+// handleRex serves rex's {call, M, F, A, GL} and {block_call, ...} calls, {cast, M, F, A, GL} casts and the
+// {Pid, features_request} the rpc module of a connecting node sends; false for a message it does not take.
+func (s *server) handleRex(c *conn, payload etf.Term) bool {
+	if from, req, ok := genCall(payload); ok {
+		t, ok := req.(etf.Tuple)
+		if !ok || len(t) != 5 || (t[0] != atomCall && t[0] != atomBlockCall) {
+			return false
+		}
+		m, f, args, ok := mfa(t[1], t[2], t[3])
+		if !ok {
+			return false
+		}
+		s.spawn(func() {
+			var reply etf.Term
+			if r, ok := rpcRequest(m, f, args); ok {
+				reply, _ = s.serve(c.ctx, caller{conn: c}, r)
+			} else {
+				reason, stack := undef(m, f, args)
+				reply = etf.Tuple{atomBadrpc, etf.Tuple{atomExit, etf.Tuple{reason, stack}}}
+			}
+			if err := c.reply(from, reply); err != nil {
+				s.n.log.Warn("node: rpc reply not sent", "peer", c.peer, "error", err)
+			}
+		})
+		return true
+	}
+	t, ok := payload.(etf.Tuple)
+	if !ok || len(t) != 2 {
+		return false
+	}
+	if pid, ok := t[0].(etf.Pid); ok && t[1] == atomFeaturesRequest {
+		reply := etf.Tuple{atomFeaturesReply, etf.Atom(s.n.name), etf.List{atomErpc}}
+		if err := c.send(etf.Tuple{opSend, etf.Atom(""), pid}, reply, true); err != nil {
+			s.n.log.Debug("node: features_reply not sent", "peer", c.peer, "error", err)
+		}
+		return true
+	}
+	if t[0] != atomGenCast {
+		return false
+	}
+	cast, ok := t[1].(etf.Tuple)
+	if !ok || len(cast) != 5 || cast[0] != atomCast {
+		return false
+	}
+	if m, f, args, ok := mfa(cast[1], cast[2], cast[3]); ok {
+		s.cast(c, m, f, args)
+	}
+	return true
+}
+
+// cast runs hornbeam_hooks:F(Args...) for rpc:cast and erpc:cast; the result goes nowhere.
+func (s *server) cast(c *conn, m, f etf.Atom, args []etf.Term) {
+	r, ok := rpcRequest(m, f, args)
+	if !ok {
+		s.n.log.Info("node: cast to an undefined function", "peer", c.peer, "module", m, "function", f)
+		return
+	}
+	s.spawn(func() { s.serve(c.ctx, caller{conn: c}, r) })
+}
+
+// spawnRequest serves SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}: erpc's calls and
+// casts run here, any other spawn goes to ergo (which spawns processes registered with ProvideRemoteSpawn
+// and answers notsup for the rest).
+func (c *conn) spawnRequest(r *ctlReader, payload etf.Term) error {
+	req, from, opts := r.ref(1), r.pid(2), r.term(5)
+	t, ok := r.term(4).(etf.Tuple)
+	if r.err != nil {
+		return r.err
+	}
+	args, ok2 := listElems(payload)
+	if !ok || len(t) != 3 || !ok2 {
+		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
+	}
+	m, ok1 := t[0].(etf.Atom)
+	f, ok2 := t[1].(etf.Atom)
+	if !ok1 || !ok2 {
+		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
+	}
+	optList, _ := listElems(opts)
+	if m == atomErpc && ((f == atomExecuteCall && len(args) == 4) || (f == atomExecuteCast && len(args) == 3)) {
+		return c.n.srv.erpc(c, req, from, f, args, optList)
+	}
+	name := ""
+	for _, o := range optList {
+		if ot, ok := o.(etf.Tuple); ok && len(ot) == 2 && ot[0] == etf.Atom("name") {
+			if a, ok := ot[1].(etf.Atom); ok {
+				name = string(a)
+			}
+		}
+	}
+	return c.router.RouteSpawnRequest(c.n.name, string(m), gen.RemoteSpawnRequest{
+		From: from, Ref: req, Options: gen.RemoteSpawnOptions{Name: name, Function: string(f)},
+	}, args...)
+}
+
+// erpc runs erpc:execute_call/4 or execute_cast/3 as a pid of this node and answers SPAWN_REPLY at once.
+func (s *server) erpc(c *conn, req etf.Ref, from etf.Pid, f etf.Atom, args []etf.Term, opts []etf.Term) error {
+	var flags int64
+	rc := &rpcCall{conn: c, from: from, req: req}
+	for _, o := range opts {
+		switch {
+		case o == atomMonitor:
+			flags |= spawnFlagMonitor
+		case o == atomLink:
+			flags |= spawnFlagLink
+		default:
+			if ot, ok := o.(etf.Tuple); ok && len(ot) == 2 && ot[0] == atomMonitor {
+				flags |= spawnFlagMonitor
+			}
+		}
+	}
+	rc.monitored.Store(flags&spawnFlagMonitor != 0)
+	rc.linked = flags&spawnFlagLink != 0
+	pid := etf.Pid{Node: etf.Atom(s.n.name), ID: rpcPidSerial<<32 | s.rpcSeq.Add(1), Creation: s.pid.Creation}
+	var ctx context.Context
+	ctx, rc.cancel = context.WithCancel(c.ctx)
+	s.mu.Lock()
+	s.calls[pid] = rc
+	s.mu.Unlock()
+	if err := c.send(etf.Tuple{opSpawnReply, req, from, flags, pid}, nil, false); err != nil {
+		s.endCall(pid, rc)
+		return err
+	}
+	s.spawn(func() {
+		defer s.endCall(pid, rc)
+		if f == atomExecuteCast {
+			m, fn, a, ok := mfa(args[0], args[1], args[2])
+			if ok {
+				s.cast(c, m, fn, a)
+			}
+			s.exitCall(c, pid, rc, etf.Atom("normal"))
+			return
+		}
+		s.exitCall(c, pid, rc, s.executeCall(ctx, c, args))
+	})
+	return nil
+}
+
+// executeCall runs erpc:execute_call(Res, M, F, A) and returns the exit reason that carries its result.
+func (s *server) executeCall(ctx context.Context, c *conn, args []etf.Term) etf.Term {
+	res := args[0]
+	m, f, a, ok := mfa(args[1], args[2], args[3])
+	if !ok {
+		return etf.Tuple{res, atomError, etf.Tuple{atomErpc, etf.Atom("badarg")}}
+	}
+	r, ok := rpcRequest(m, f, a)
+	if !ok {
+		reason, stack := undef(m, f, a)
+		return etf.Tuple{res, atomError, reason, stack}
+	}
+	reply, _ := s.serve(ctx, caller{conn: c}, r)
+	if ctx.Err() != nil {
+		return atomKilled
+	}
+	return etf.Tuple{res, atomReturn, reply}
+}
+
+// exitCall sends the end of the erpc call pid to its caller: MONITOR_P_EXIT when it monitors the call, EXIT
+// when they are linked.
+func (s *server) exitCall(c *conn, pid etf.Pid, rc *rpcCall, reason etf.Term) {
+	if rc.monitored.Load() {
+		if err := c.send(etf.Tuple{opMonitorPExit, pid, rc.from, rc.req, reason}, nil, false); err != nil {
+			s.n.log.Debug("node: erpc result not sent", "peer", c.peer, "error", err)
+		}
+	}
+	if rc.linked {
+		if err := c.send(etf.Tuple{opExit, pid, rc.from, reason}, nil, false); err != nil {
+			s.n.log.Debug("node: erpc exit not sent", "peer", c.peer, "error", err)
+		}
+	}
+}
+
+// endCall forgets the erpc call pid.
+func (s *server) endCall(pid etf.Pid, rc *rpcCall) {
+	rc.cancel()
+	s.mu.Lock()
+	delete(s.calls, pid)
+	s.mu.Unlock()
+}
+
+// call returns the running erpc call pid, if any.
+func (s *server) call(pid etf.Pid) *rpcCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[pid]
+}
+
+// isRPCPid reports whether pid is one of this node's erpc call pids.
+func (s *server) isRPCPid(pid etf.Pid) bool {
+	return pid.Node == etf.Atom(s.n.name) && pid.ID>>32 == rpcPidSerial
+}
+
+// killCall stops the erpc call running as to (an exit signal reached it); false when to is no such pid.
+func (s *server) killCall(to etf.Pid) bool {
+	if !s.isRPCPid(to) {
+		return false
+	}
+	if rc := s.call(to); rc != nil {
+		rc.cancel()
+	}
+	return true
+}
+
+// monitorCall makes from monitor the erpc call to under ref; a call that has ended answers noproc at once.
+// False when to is no erpc pid.
+func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) bool {
+	if !s.isRPCPid(to) {
+		return false
+	}
+	if rc := s.call(to); rc != nil && rc.from == from && rc.req == ref {
+		rc.monitored.Store(true)
+		return true
+	}
+	if err := c.send(etf.Tuple{opMonitorPExit, to, from, ref, atomNoproc}, nil, false); err != nil {
+		s.n.log.Debug("node: noproc not sent", "peer", c.peer, "error", err)
+	}
+	return true
+}
+
+// demonitorCall removes the monitor on the erpc call to; false when to is no erpc pid.
+func (s *server) demonitorCall(to etf.Pid) bool {
+	if !s.isRPCPid(to) {
+		return false
+	}
+	if rc := s.call(to); rc != nil {
+		rc.monitored.Store(false)
+	}
+	return true
+}
