@@ -146,11 +146,19 @@ func (m *method) args(ctx context.Context, call Call) ([]reflect.Value, error) {
 	variadic := m.fn.Type().IsVariadic()
 	n := len(m.params)
 	if len(call.Args) != n && (!variadic || len(call.Args) < n-1) {
-		want := fmt.Sprint(n)
+		want := n
 		if variadic {
-			want = fmt.Sprintf("at least %d", n-1)
+			want--
 		}
-		return nil, BadArg(fmt.Sprintf("hooks: %s takes %s arguments, got %d", call.Action, want, len(call.Args)))
+		noun := "arguments"
+		if want == 1 {
+			noun = "argument"
+		}
+		atLeast := ""
+		if variadic {
+			atLeast = "at least "
+		}
+		return nil, BadArg(fmt.Sprintf("hooks: %s takes %s%d %s, got %d", call.Action, atLeast, want, noun, len(call.Args)))
 	}
 	if !m.kwargs && len(call.Kwargs) > 0 {
 		return nil, BadArg(fmt.Sprintf("hooks: %s takes no keyword arguments", call.Action))
