@@ -1,0 +1,112 @@
+package etf
+
+import (
+	"math/big"
+	"testing"
+)
+
+func TestEqual(t *testing.T) {
+	cases := []struct {
+		a, b Term
+		want bool
+	}{
+		{"k", []byte("k"), true},
+		{[]byte("k"), BitString{Bytes: []byte("k"), Bits: 8}, true},
+		{int64(1), big.NewInt(1), true},
+		{int64(1), 1, true},
+		{uint64(1 << 63), new(big.Int).Lsh(big.NewInt(1), 63), true},
+		{int64(1), 1.0, false},
+		{0.0, -0.0 * 1, true},
+		{true, Atom("true"), true},
+		{nil, Atom("undefined"), true},
+		{Atom("a"), "a", false},
+		{Charlist("ab"), List{int64('a'), int64('b')}, true},
+		{Charlist(""), List{}, true},
+		{List{}, Tuple{}, false},
+		{ImproperList{Elems: []Term{int64(1)}, Tail: List{int64(2)}}, List{int64(1), int64(2)}, true},
+		{ImproperList{Elems: []Term{int64(1)}, Tail: int64(2)}, List{int64(1), int64(2)}, false},
+		{Tuple{"a", int64(1)}, Tuple{[]byte("a"), big.NewInt(1)}, true},
+		{Map{{"a", 1}, {"b", 2}}, Map{{[]byte("b"), 2}, {[]byte("a"), 1}}, true},
+		{Map{{"a", 1}}, Map{{"a", 2}}, false},
+		{map[string]Term{"a": 1}, Map{{[]byte("a"), int64(1)}}, true},
+		{BitString{Bytes: []byte{0xf0}, Bits: 4}, BitString{Bytes: []byte{0xff}, Bits: 4}, true},
+		{BitString{Bytes: []byte{0xf0}, Bits: 4}, BitString{Bytes: []byte{0xf0}, Bits: 5}, false},
+		{Ref{Node: "n", ID: [5]uint32{1}}, Alias{Node: "n", ID: [5]uint32{1}}, true},
+		{make(chan int), make(chan int), false},
+	}
+	for _, c := range cases {
+		if got := Equal(c.a, c.b); got != c.want {
+			t.Errorf("Equal(%#v, %#v) = %v; want %v", c.a, c.b, got, c.want)
+		}
+		if got := Equal(c.b, c.a); got != c.want {
+			t.Errorf("Equal(%#v, %#v) = %v; want %v", c.b, c.a, got, c.want)
+		}
+		if c.want && hashTerm(c.a) != hashTerm(c.b) {
+			t.Errorf("hash of %#v and %#v differ; want the same for Equal terms", c.a, c.b)
+		}
+	}
+}
+
+func TestBigMapKeys(t *testing.T) {
+	m := Map{}
+	for k := 0; k < 100; k++ {
+		m.Put(int64(k), k)
+	}
+	m.Put(big.NewInt(5), "five")
+	if v, ok := m.Get(5); !ok || v != "five" {
+		t.Errorf("Get(5) = %v, %v; want five, true", v, ok)
+	}
+	if len(m) != 100 {
+		t.Errorf("len after replacing Put = %d; want 100", len(m))
+	}
+	if got := duplicateKey(m); got != -1 {
+		t.Errorf("duplicateKey(distinct) = %d; want -1", got)
+	}
+	m = append(m, Pair{Key: 1.0, Value: 0})
+	if got := duplicateKey(m); got != -1 {
+		t.Errorf("duplicateKey with 1 and 1.0 = %d; want -1", got)
+	}
+	m = append(m, Pair{Key: big.NewInt(99), Value: 0})
+	if got := duplicateKey(m); got != 101 {
+		t.Errorf("duplicateKey with 99 twice = %d; want 101", got)
+	}
+	rev := make(Map, 0, 100)
+	for k := 99; k >= 0; k-- {
+		rev = append(rev, m[k])
+	}
+	if !Equal(m[:100], rev) {
+		t.Errorf("Equal of a 100-key map and its reverse = false; want true")
+	}
+}
+
+func TestCompare(t *testing.T) {
+	order := []Term{
+		int64(-1), 1.5, int64(2), new(big.Int).Lsh(big.NewInt(1), 70),
+		Atom("a"), Atom("b"),
+		Ref{Node: "n", ID: [5]uint32{1}},
+		Export{Module: "m", Function: "f", Arity: 1},
+		Port{Node: "n", ID: 1},
+		Pid{Node: "n", ID: 1},
+		Tuple{int64(9)}, Tuple{int64(1), int64(1)},
+		Map{{Atom("a"), int64(1)}}, Map{{Atom("a"), int64(2)}}, Map{{Atom("a"), int64(1)}, {Atom("b"), int64(1)}},
+		List{},
+		ImproperList{Elems: []Term{int64(1)}, Tail: int64(0)}, List{int64(1)}, List{int64(1), int64(2), int64(3)}, List{int64(2)}, Charlist("ab"),
+		BitString{Bytes: []byte{0x80}, Bits: 1}, []byte{0x80}, "\x80\x00", []byte{0x81},
+	}
+	for i, a := range order {
+		for j, b := range order {
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := Compare(a, b); got != want {
+				t.Errorf("Compare(%#v, %#v) = %d; want %d", a, b, got, want)
+			}
+		}
+	}
+	if got := Compare(int64(1), 1.0); got != 0 {
+		t.Errorf("Compare(1, 1.0) = %d; want 0", got)
+	}
+}
