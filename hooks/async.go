@@ -168,6 +168,10 @@ func (e *Engine) runTask(t *task) {
 	} else {
 		v, err = e.invoke(ctx, call, true)
 	}
+	if ctx.Err() != nil {
+		e.finish(t, nil, ctxError(ctx))
+		return
+	}
 	e.finish(t, v, ErrorOf(err))
 }
 

@@ -209,6 +209,7 @@ type item struct {
 // on sending one more.
 type seqStream struct {
 	ch     chan item
+	cut    bool // the producer stopped because ctx was done; set before ch is closed
 	ctx    context.Context
 	cancel context.CancelFunc
 	once   sync.Once
@@ -248,6 +249,7 @@ func (s *seqStream) send(it item) bool {
 	case s.ch <- it:
 		return true
 	case <-s.ctx.Done():
+		s.cut = true
 		return false
 	}
 }
@@ -256,6 +258,9 @@ func (s *seqStream) send(it item) bool {
 func (s *seqStream) Next(ctx context.Context) (etf.Term, error) {
 	select {
 	case it, ok := <-s.ch:
+		if !ok && s.cut {
+			return nil, ctxError(s.ctx)
+		}
 		if !ok {
 			return nil, io.EOF
 		}
