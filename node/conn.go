@@ -64,6 +64,9 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 // stopped too.
 func (c *conn) serve(router ergonode.CoreRouter) {
 	c.router = router
+	c.n.connsMu.Lock()
+	c.n.conns[c.peer] = c
+	c.n.connsMu.Unlock()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -80,6 +83,11 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 	// Unblock a writer stuck on a peer that stopped reading.
 	_ = c.nc.SetWriteDeadline(time.Now())
 	c.wg.Wait()
+	c.n.connsMu.Lock()
+	if c.n.conns[c.peer] == c {
+		delete(c.n.conns, c.peer)
+	}
+	c.n.connsMu.Unlock()
 	c.n.srv.peerDown(c)
 }
 

@@ -257,7 +257,7 @@ func servedHere(name etf.Atom) bool {
 
 // monitorExit delivers the end of a remote process that a local one monitored.
 func (c *conn) monitorExit(terminated etf.Term, ref etf.Ref, reason etf.Term) error {
-	if c.n.srv.callerDown(ref) {
+	if c.n.srv.monitorDown(ref, reason) {
 		return nil
 	}
 	switch t := terminated.(type) {

@@ -77,3 +77,75 @@ func TestRPC(t *testing.T) {
  {ok,#{app_path => <<"echo">>,kind => go}},
  {ok,[#{app_path => <<"echo">>,kind => go}]}]`, strings.TrimSpace(out))
 }
+
+func TestEchoCorpus(t *testing.T) {
+	requireErl(t)
+	n := startNode(t, testEngine(t))
+	out := runErl(t, testCookie, n.Name(), `
+		Port = hd(erlang:ports()),
+		Terms = [0, 1, -1, 255, 256, -256, 2147483647, -2147483648, 1 bsl 63, -(1 bsl 63), -(1 bsl 63) - 5,
+			1 bsl 64, -(1 bsl 64), 1 bsl 1000, -(1 bsl 1000),
+			1.5, -0.0, 0.0, 3.141592653589793, 1.0e300,
+			a, '', 'hello world', 'ünïcödé', '日本',
+			<<>>, <<"bin">>, <<1:1>>, <<1, 2, 3:5>>, <<255, 7:3>>,
+			[], [1, 2, 3], "string", [256, 1000], [a | b], [1, 2 | 3], [[]], [<<"x">> | <<"y">>],
+			{}, {a}, {a, {b, [c]}}, list_to_tuple(lists:seq(1, 300)),
+			#{}, #{a => 1}, #{<<"k">> => 1, <<"j">> => [2]}, #{[1] => 2}, #{#{a => 1} => 3}, #{{t, 1} => x},
+			#{1 => a, 1.0 => b}, maps:from_list([{I, I * I} || I <- lists:seq(1, 100)]),
+			self(), make_ref(), alias(), Port, fun() -> ok end, fun lists:reverse/1, fun(X) -> {X, Port} end,
+			{self(), [make_ref() | 1], #{self() => <<1:7>>}},
+			binary:copy(<<7, 8, 9>>, 100000)],
+		Bad = [I || {I, T} <- lists:zip(lists:seq(1, length(Terms)), Terms),
+			gen_server:call({hornbeam_hooks, Go}, {execute, <<"echo">>, <<"echo">>, [T], #{}}, 10000) =/= {ok, T}],
+		Big = binary:copy(<<"0123456789">>, 1024 * 1024),
+		BigOK = gen_server:call({hornbeam_hooks, Go}, {execute, <<"echo">>, <<"echo">>, [Big], #{}}, 20000) =:= {ok, Big},
+		io:format("~p~n", [{Bad, BigOK}])`, 60*time.Second)
+	require.Equal(t, "{[],true}", strings.TrimSpace(out))
+}
+
+func TestErlangHandler(t *testing.T) {
+	requireErl(t)
+	n := startNode(t, testEngine(t))
+	out := runErl(t, testCookie, n.Name(), `
+		S = {hornbeam_hooks, Go},
+		Loop = fun L() ->
+			receive
+				{'$gen_call', {Pid, Tag}, {hornbeam_handle, _AP, <<"fail">>, _, _, _}} ->
+					Pid ! {Tag, {error, nope}}, L();
+				{'$gen_call', {Pid, Tag}, {hornbeam_handle, AP, Action, Args, Kw, _Opts}} ->
+					Pid ! {Tag, {ok, {AP, Action, Args, Kw}}}, L();
+				{'$gen_call', {Pid, Tag}, {hornbeam_handle_stream, _, _, [N], _, _}} ->
+					Ref = make_ref(),
+					Pid ! {Tag, {ok, Ref, self()}},
+					Pid ! {hornbeam_stream, Ref, {chunks, lists:seq(1, N - 1)}},
+					Pid ! {hornbeam_stream, Ref, {chunk, N}},
+					Pid ! {hornbeam_stream, Ref, done},
+					L();
+				stop -> ok;
+				_ -> L()
+			end
+		end,
+		H = spawn(Loop),
+		ok = gen_server:call(S, {reg, <<"erl">>, {erlang, H}}, 5000),
+		A = gen_server:call(S, {execute, <<"erl">>, <<"act">>, [1], #{k => v}}, 5000),
+		B = gen_server:call(S, {execute, <<"erl">>, <<"fail">>, [], #{}}, 5000),
+		C = gen_server:call(S, {find, <<"erl">>}, 5000),
+		{ok, SRef} = gen_server:call(S, {stream, <<"erl">>, <<"gen">>, [5], #{}}, 5000),
+		Collect = fun Co(Acc) ->
+			receive
+				{hornbeam_stream, SRef, {chunk, X}} -> Co([X | Acc]);
+				{hornbeam_stream, SRef, done} -> lists:reverse(Acc)
+			after 5000 -> timeout
+			end
+		end,
+		D = Collect([]),
+		H ! stop,
+		timer:sleep(300),
+		E = gen_server:call(S, {find, <<"erl">>}, 5000),
+		io:format("~p~n", [{A, B, C =:= {ok, #{app_path => <<"erl">>, kind => erlang}}, D, E}])`, 20*time.Second)
+	require.Equal(t, `{{ok,{<<"erl">>,<<"act">>,[1],#{k => v}}},
+ {error,nope},
+ true,
+ [1,2,3,4,5],
+ {error,{not_found,<<"erl">>}}}`, strings.TrimSpace(out))
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/ergo-services/ergo"
 	"github.com/ergo-services/ergo/gen"
 	ergonode "github.com/ergo-services/ergo/node"
+	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
 )
 
@@ -91,6 +92,9 @@ type Node struct {
 	cancel context.CancelFunc
 	ready  chan struct{} // closed once hornbeam_hooks runs; readers wait for it
 
+	connsMu sync.Mutex
+	conns   map[string]*conn // serving connections by peer name
+
 	stopOnce sync.Once
 	done     chan struct{}
 	watch    sync.WaitGroup // the goroutine that stops the node when Start's ctx ends
@@ -109,6 +113,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		log:   opts.Logger.With("node", opts.Name),
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
+		conns: make(map[string]*conn),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.srv = newServer(n)
@@ -149,6 +154,13 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		}
 	}()
 	return n, nil
+}
+
+// conn returns the serving connection to peer, or nil.
+func (n *Node) conn(peer etf.Atom) *conn {
+	n.connsMu.Lock()
+	defer n.connsMu.Unlock()
+	return n.conns[string(peer)]
 }
 
 // Name returns the node's name, name@host.

@@ -35,6 +35,10 @@ type server struct {
 	tasks   map[hooks.TaskID]*holder
 	calls   map[etf.Pid]*rpcCall
 	rpcSeq  atomic.Uint64
+
+	handlers   map[etf.Ref]*erlangHandler // Erlang handlers by the monitor on their server
+	pending    map[etf.Ref]chan etf.Term  // calls to Erlang handlers awaiting their reply
+	erlStreams map[etf.Ref]*erlangStream
 }
 
 func newServer(n *Node) *server {
@@ -46,6 +50,10 @@ func newServer(n *Node) *server {
 		streams: make(map[etf.Ref]*stream),
 		tasks:   make(map[hooks.TaskID]*holder),
 		calls:   make(map[etf.Pid]*rpcCall),
+
+		handlers:   make(map[etf.Ref]*erlangHandler),
+		pending:    make(map[etf.Ref]chan etf.Term),
+		erlStreams: make(map[etf.Ref]*erlangStream),
 	}
 }
 
@@ -175,6 +183,17 @@ func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.
 			return badRequest(req), nil
 		}
 		return s.openStream(cl, call, opts)
+	case t[0] == atomReg && len(t) == 3:
+		appPath, ok1 := name(t[1])
+		spec, ok2 := t[2].(etf.Tuple)
+		if !ok1 || !ok2 || len(spec) != 2 || spec[0] != atomErlang {
+			return badRequest(req), nil
+		}
+		server, ok := spec[1].(etf.Pid)
+		if !ok || server.Node == etf.Atom(s.n.name) {
+			return badRequest(req), nil
+		}
+		return s.regErlang(appPath, server), nil
 	case t[0] == atomUnreg && len(t) == 2:
 		appPath, ok := name(t[1])
 		if !ok {
@@ -196,9 +215,13 @@ func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.
 	return badRequest(req), nil
 }
 
-// handleInfo takes a plain message sent to hornbeam_hooks: stream credit and close.
+// handleInfo takes a plain message sent to hornbeam_hooks: stream credit and close, and what Erlang handlers
+// send back.
 func (s *server) handleInfo(msg etf.Term) {
 	t, ok := msg.(etf.Tuple)
+	if ok && s.routeReply(t) {
+		return
+	}
 	if !ok || len(t) < 2 {
 		s.n.log.Debug("node: ignored a message to hornbeam_hooks", "message", msg)
 		return
@@ -308,6 +331,12 @@ func (s *server) releaseIfEmptyLocked(h *holder) bool {
 	return true
 }
 
+// monitorDown acts on the end of a process hornbeam_hooks monitored under ref: a caller's holdings are
+// released, an Erlang handler goes. False when ref is not such a monitor.
+func (s *server) monitorDown(ref etf.Ref, reason etf.Term) bool {
+	return s.callerDown(ref) || s.handlerDown(ref, reason)
+}
+
 // callerDown releases what the caller monitored under ref held; false when ref is not such a monitor.
 func (s *server) callerDown(ref etf.Ref) bool {
 	s.mu.Lock()
@@ -323,7 +352,8 @@ func (s *server) callerDown(ref etf.Ref) bool {
 	return true
 }
 
-// peerDown releases what callers on c's peer held, and stops the erpc calls it made.
+// peerDown releases what callers on c's peer held, stops the erpc calls it made, and unregisters the Erlang
+// handlers that lived there.
 func (s *server) peerDown(c *conn) {
 	var gone []*holder
 	s.mu.Lock()
@@ -338,9 +368,18 @@ func (s *server) peerDown(c *conn) {
 			rc.cancel()
 		}
 	}
+	var handlers []etf.Ref
+	for mon, h := range s.handlers {
+		if h.server.Node == etf.Atom(c.peer) {
+			handlers = append(handlers, mon)
+		}
+	}
 	s.mu.Unlock()
 	for _, h := range gone {
 		s.release(h)
+	}
+	for _, mon := range handlers {
+		s.handlerDown(mon, atomNoconnection)
 	}
 }
 
@@ -406,7 +445,7 @@ func (h *hooksProcess) HandleCall(p *gen.ServerProcess, from gen.ServerFrom, req
 // local callers.
 func (h *hooksProcess) HandleInfo(_ *gen.ServerProcess, msg etf.Term) gen.ServerStatus {
 	if down, ok := msg.(gen.MessageDown); ok {
-		h.srv.callerDown(down.Ref)
+		h.srv.monitorDown(down.Ref, etf.Atom(down.Reason))
 		return gen.ServerStatusOK
 	}
 	h.srv.handleInfo(msg)
