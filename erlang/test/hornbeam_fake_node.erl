@@ -1,10 +1,8 @@
 %% @doc A stand-in for the Go node in tests: a `hornbeam_hooks' gen_server serving the requests of
-%% docs/protocol.md, with a few built-in "Go" handlers and the Erlang handlers registered with it.
-%%
-%% Built-in handlers: `demo' (`echo' returns Args), `embeddings' (`encode'), `ml' (`train', 200 ms), `classifier'
-%% (`classify'), `slow' (`sleep' [Ms]), `llm' (stream `generate' [Prompt]: the prompt's words; stream `count' [N]:
-%% 1..N; `crash': a stream that fails after one chunk). Registering one of these paths is refused with
-%% `{error, {already_registered, AppPath}}'.
+%% docs/protocol.md for the Erlang handlers registered with it, plus one built-in "Go" hook, `demo', whose
+%% `echo' returns its Args. Registering `demo' is refused with `{error, {already_registered, <<"demo">>}}'.
+%% Streams of Erlang handlers are relayed: chunks to the caller under the fake's own reference, credit and
+%% close to the handler's producer.
 -module(hornbeam_fake_node).
 -behaviour(gen_server).
 
@@ -39,7 +37,7 @@ start() ->
     {ok, _} = gen_server:start({local, hornbeam_hooks}, ?MODULE, [], []),
     ok.
 
-%% @doc The number of streams the fake is relaying or producing.
+%% @doc The number of streams the fake is relaying.
 -spec streams() -> non_neg_integer().
 streams() ->
     gen_server:call(hornbeam_hooks, streams).
@@ -97,12 +95,11 @@ handle_call({stream, P, A, Args, Kw, Opts}, From, State = #state{handlers = Hs, 
     {Pid, _} = spawn_monitor(fun() -> stream(Hs, Call, From, Ref, Window) end),
     {noreply, State#state{streams = Streams#{Ref => Pid}}};
 handle_call({reg, P, {erlang, Server}}, _From, State = #state{handlers = Hs}) ->
-    Path = name(P),
-    case builtin(Path) of
-        undefined ->
-            {reply, ok, State#state{handlers = Hs#{Path => {Server, erlang:monitor(process, Server)}}}};
-        _ ->
-            {reply, {error, {already_registered, Path}}, State}
+    case name(P) of
+        <<"demo">> ->
+            {reply, {error, {already_registered, <<"demo">>}}, State};
+        Path ->
+            {reply, ok, State#state{handlers = Hs#{Path => {Server, erlang:monitor(process, Server)}}}}
     end;
 handle_call({unreg, P}, _From, State = #state{handlers = Hs}) ->
     case maps:take(name(P), Hs) of
@@ -114,16 +111,15 @@ handle_call({unreg, P}, _From, State = #state{handlers = Hs}) ->
     end;
 handle_call({find, P}, _From, State = #state{handlers = Hs}) ->
     Path = name(P),
-    Reply = case {Hs, builtin(Path)} of
-        {#{Path := _}, _} -> {ok, #{app_path => Path, kind => erlang}};
-        {_, undefined} -> {error, {not_found, Path}};
-        _ -> {ok, #{app_path => Path, kind => go}}
+    Reply = case {Path, Hs} of
+        {<<"demo">>, _} -> {ok, #{app_path => Path, kind => go}};
+        {_, #{Path := _}} -> {ok, #{app_path => Path, kind => erlang}};
+        _ -> {error, {not_found, Path}}
     end,
     {reply, Reply, State};
 handle_call(all, _From, State = #state{handlers = Hs}) ->
-    Go = [#{app_path => P, kind => go} || P <- [<<"demo">>, <<"embeddings">>, <<"ml">>, <<"classifier">>,
-        <<"slow">>, <<"llm">>]],
-    {reply, {ok, Go ++ [#{app_path => P, kind => erlang} || P <- maps:keys(Hs)]}, State};
+    {reply, {ok, [#{app_path => <<"demo">>, kind => go} | [#{app_path => P, kind => erlang} || P <- maps:keys(Hs)]]},
+        State};
 handle_call(streams, _From, State = #state{streams = Streams}) ->
     {reply, map_size(Streams), State};
 handle_call(Req, _From, State) ->
@@ -188,23 +184,16 @@ name(Name) -> Name.
 timeout(Opts) ->
     maps:get(timeout, Opts, ?TIMEOUT).
 
-%% One execute: a built-in handler under the deadline, or the registered Erlang handler.
+%% One execute: the `demo' hook or a registered Erlang handler.
 -spec run(map(), tuple()) -> {ok, term()} | {error, term()}.
+run(_Hs, {<<"demo">>, <<"echo">>, Args, _, _}) ->
+    {ok, Args};
 run(Hs, {Path, Action, Args, Kw, Timeout}) ->
-    case {builtin(Path), Hs} of
-        {undefined, #{Path := {Server, _}}} ->
+    case Hs of
+        #{Path := {Server, _}} ->
             result(call(Server, {hornbeam_handle, Path, Action, Args, Kw, #{timeout => Timeout}}, Timeout));
-        {undefined, _} ->
-            {error, {not_found, Path}};
-        {Fun, _} ->
-            {Pid, Mon} = spawn_monitor(fun() -> exit({result, Fun(Action, Args)}) end),
-            receive
-                {'DOWN', Mon, process, Pid, {result, Result}} -> result(Result);
-                {'DOWN', Mon, process, Pid, Reason} -> {error, {go, Reason}}
-            after Timeout ->
-                exit(Pid, kill),
-                {error, timeout}
-            end
+        _ ->
+            {error, {not_found, Path}}
     end.
 
 -spec call(pid(), term(), timeout()) -> term().
@@ -221,12 +210,12 @@ result({ok, Value}) -> {ok, Value};
 result({error, Reason}) -> {error, Reason};
 result(Value) -> {ok, Value}.
 
-%% One stream, in its own process: replies to the caller, then produces (built-in) or relays (Erlang handler).
+%% One stream, in its own process: replies to the caller, then relays the Erlang handler's stream.
 -spec stream(map(), tuple(), gen_server:from(), reference(), pos_integer()) -> ok.
 stream(Hs, {Path, Action, Args, Kw, Timeout}, From = {Consumer, _}, Ref, Window) ->
     Mon = erlang:monitor(process, Consumer),
-    case {builtin_stream(Path, Action, Args), Hs} of
-        {undefined, #{Path := {Server, _}}} ->
+    case Hs of
+        #{Path := {Server, _}} ->
             Req = {hornbeam_handle_stream, Path, Action, Args, Kw, #{timeout => Timeout, window => Window}},
             case call(Server, Req, Timeout) of
                 {ok, SRef, Producer} ->
@@ -235,11 +224,8 @@ stream(Hs, {Path, Action, Args, Kw, Timeout}, From = {Consumer, _}, Ref, Window)
                 {error, _} = Error ->
                     gen_server:reply(From, Error)
             end;
-        {undefined, _} ->
-            gen_server:reply(From, {error, {not_found, Path}});
-        {Chunks, _} ->
-            gen_server:reply(From, {ok, Ref}),
-            produce(Consumer, Ref, Chunks, Window, Mon)
+        _ ->
+            gen_server:reply(From, {error, {not_found, Path}})
     end.
 
 -spec relay(pid(), reference(), reference(), pid(), reference()) -> ok.
@@ -261,36 +247,3 @@ relay(Consumer, Ref, SRef, Producer, Mon) ->
             Producer ! {hornbeam_stream_close, SRef},
             ok
     end.
-
--spec produce(pid(), reference(), [term()] | {fail_after, term()}, non_neg_integer(), reference()) -> ok.
-produce(Consumer, Ref, [], _Credit, _Mon) ->
-    Consumer ! {hornbeam_stream, Ref, done},
-    ok;
-produce(Consumer, Ref, {fail_after, Chunk}, Credit, _Mon) when Credit > 0 ->
-    Consumer ! {hornbeam_stream, Ref, {chunk, Chunk}},
-    Consumer ! {hornbeam_stream, Ref, {error, {go, crashed}}},
-    ok;
-produce(Consumer, Ref, [Chunk | Rest], Credit, Mon) when Credit > 0 ->
-    Consumer ! {hornbeam_stream, Ref, {chunk, Chunk}},
-    produce(Consumer, Ref, Rest, Credit - 1, Mon);
-produce(Consumer, Ref, Chunks, 0, Mon) ->
-    receive
-        {credit, N} -> produce(Consumer, Ref, Chunks, N, Mon);
-        close -> ok;
-        {'DOWN', Mon, process, _, _} -> ok
-    end.
-
--spec builtin(binary()) -> fun((binary(), list()) -> term()) | undefined.
-builtin(<<"demo">>) -> fun(<<"echo">>, Args) -> Args end;
-builtin(<<"embeddings">>) -> fun(<<"encode">>, [Text]) -> [float(byte_size(Text)), 0.5] end;
-builtin(<<"ml">>) -> fun(<<"train">>, [Data]) -> timer:sleep(200), #{trained_on => length(Data)} end;
-builtin(<<"classifier">>) -> fun(<<"classify">>, [_Url]) -> <<"cat">> end;
-builtin(<<"slow">>) -> fun(<<"sleep">>, [Ms]) -> timer:sleep(Ms), slept end;
-builtin(<<"llm">>) -> fun(_, _) -> {error, stream_only} end;
-builtin(_) -> undefined.
-
--spec builtin_stream(binary(), binary(), list()) -> [term()] | {fail_after, term()} | undefined.
-builtin_stream(<<"llm">>, <<"generate">>, [Prompt]) -> [<<W/binary, " ">> || W <- binary:split(Prompt, <<" ">>, [global])];
-builtin_stream(<<"llm">>, <<"count">>, [N]) -> lists:seq(1, N);
-builtin_stream(<<"llm">>, <<"crash">>, _) -> {fail_after, <<"partial">>};
-builtin_stream(_, _, _) -> undefined.
