@@ -123,7 +123,8 @@ func headAtom(t etf.Tuple) (etf.Atom, bool) {
 
 // ErrorOf converts any error to an *Error: an *Error in err's chain is
 // returned as is; context.DeadlineExceeded becomes timeout and context.Canceled
-// cancelled; any other error becomes {go, Message}. ErrorOf(nil) is nil.
+// cancelled; any other error becomes {go, Message}. ErrorOf(nil) is nil, as is
+// ErrorOf of a nil *Error.
 func ErrorOf(err error) *Error {
 	if err == nil {
 		return nil
@@ -145,10 +146,11 @@ func ErrorOf(err error) *Error {
 
 // ReasonOf returns the Erlang reason term R for err, as {error, R} carries it; nil for a nil err.
 func ReasonOf(err error) etf.Term {
-	if err == nil {
+	e := ErrorOf(err)
+	if e == nil {
 		return nil
 	}
-	return ErrorOf(err).Reason()
+	return e.Reason()
 }
 
 // Reply returns the reply term for a call's outcome: {ok, V} when err is nil, else {error, ReasonOf(err)}.

@@ -38,10 +38,10 @@ type StreamStartFunc func(ctx context.Context, call *Call) error
 // the chunk, changed or not. To fail, return an error: the stream ends with it.
 type StreamChunkFunc func(ctx context.Context, call *Call, chunk etf.Term) (etf.Term, error)
 
-// StreamEndFunc observes the end of a stream that opened: err is nil when the
-// stream ran to its end, cancelled when the consumer closed it early, and the
-// failure otherwise.
-type StreamEndFunc func(ctx context.Context, call *Call, err *Error)
+// StreamEndFunc observes the end of a stream: err is nil when the stream ran
+// to its end, a cancelled *Error when the consumer closed it early, and the
+// failure (an *Error) otherwise, also when the stream failed to open.
+type StreamEndFunc func(ctx context.Context, call *Call, err error)
 
 // Interceptor is a set of optional lifecycle callbacks, after Puck.Hooks; a
 // nil callback passes the call through. Interceptors nest, first outermost:
@@ -51,7 +51,8 @@ type StreamEndFunc func(ctx context.Context, call *Call, err *Error)
 // innermost out, each seeing the outcome left by those inside it, and only for
 // interceptors whose start callback was reached and continued (a missing
 // start callback continues). A panic in a callback is the failure {panic,
-// Message}.
+// Message}, except in OnStreamEnd, where the stream has already ended and the
+// panic is dropped.
 type Interceptor struct {
 	// OnCallStart runs before the handler; it may change the call, halt with a result, or fail.
 	OnCallStart CallStartFunc

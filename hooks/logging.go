@@ -21,8 +21,8 @@ func Logging(l *slog.Logger) Interceptor {
 		OnCallError: func(ctx context.Context, call *Call, err *Error) {
 			logEnd(ctx, l, "hook call", call, err)
 		},
-		OnStreamEnd: func(ctx context.Context, call *Call, err *Error) {
-			logEnd(ctx, l, "hook stream", call, err)
+		OnStreamEnd: func(ctx context.Context, call *Call, err error) {
+			logEnd(ctx, l, "hook stream", call, ErrorOf(err))
 		},
 	}
 }

@@ -187,9 +187,13 @@ func (s *engineStream) finish(err *Error, early bool) {
 
 // ended runs the OnStreamEnd callbacks of the interceptors that started, innermost first.
 func (s *engineStream) ended(err *Error) {
+	var ferr error
+	if err != nil {
+		ferr = err
+	}
 	for i := s.started - 1; i >= 0; i-- {
 		if f := s.ics.at(i).OnStreamEnd; f != nil {
-			guard(func() error { f(s.ctx, &s.call, err); return nil })
+			guard(func() error { f(s.ctx, &s.call, ferr); return nil })
 		}
 	}
 }
