@@ -83,8 +83,6 @@
 -export_type([reason/0]).
 
 -define(WINDOW, 64).
--define(ENDED, 1).
--define(UNGRANTED, 2).
 
 %% API.
 
@@ -164,7 +162,8 @@ stream(AppPath, Action, Args, Kwargs) ->
 %% @doc Starts a stream and returns `Gen': each `Gen()' gives `{value, Chunk}', then `done' or
 %% `{error, Reason}', and `done' ever after. Chunks are pushed to the calling process, at most `window'
 %% (default 64) ahead of what it took; `Gen' works only in that process and answers
-%% `{error, {badarg, {owner, Pid}}}' elsewhere. `timeout' (default the application environment `timeout')
+%% `{error, {badarg, {owner, Pid}}}' elsewhere; it keeps its state in that process's dictionary under
+%% `{hornbeam_hooks, StreamRef}' until the stream ends. `timeout' (default the application environment `timeout')
 %% bounds the start and each wait for a chunk; when a wait times out the stream is closed.
 -spec stream(app_path(), action(), args(), kwargs(), opts()) -> {ok, generator()} | {error, reason()}.
 stream(AppPath, Action, Args, Kwargs, Opts) ->
@@ -299,58 +298,78 @@ exit_reason_test_() ->
     ]].
 -endif.
 
+%% The stream's state lives in the owner's dictionary under `{hornbeam_hooks, Ref}' while it runs: chunks
+%% received and not yet returned (a `{chunks, L}' message brings several), and chunks returned and not yet
+%% granted back. Its absence means the stream has ended.
 -spec consumer(node(), reference(), pos_integer(), non_neg_integer()) -> generator().
 consumer(Node, Ref, Window, Timeout) ->
     Owner = self(),
     Mon = erlang:monitor(process, {hornbeam_hooks, Node}),
-    State = counters:new(2, []),
+    put({?MODULE, Ref}, {[], 0}),
     fun() when self() =/= Owner -> {error, {badarg, {owner, Owner}}};
-       () ->
-            case counters:get(State, ?ENDED) of
-                1 -> done;
-                0 -> next_chunk(Node, Ref, Mon, Window, Timeout, State)
+       () -> next_chunk(Node, Ref, Mon, Window, Timeout)
+    end.
+
+-spec next_chunk(node(), reference(), reference(), pos_integer(), non_neg_integer()) -> next().
+next_chunk(Node, Ref, Mon, Window, Timeout) ->
+    case get({?MODULE, Ref}) of
+        undefined ->
+            done;
+        {[Chunk | Rest], Taken} ->
+            put({?MODULE, Ref}, {Rest, grant(Node, Ref, Window, Taken + 1)}),
+            {value, Chunk};
+        {[], Taken} ->
+            receive
+                {hornbeam_stream, Ref, {chunk, Chunk}} ->
+                    put({?MODULE, Ref}, {[Chunk], Taken}),
+                    next_chunk(Node, Ref, Mon, Window, Timeout);
+                {hornbeam_stream, Ref, {chunks, Chunks}} when is_list(Chunks) ->
+                    put({?MODULE, Ref}, {Chunks, Taken}),
+                    next_chunk(Node, Ref, Mon, Window, Timeout);
+                {hornbeam_stream, Ref, done} ->
+                    ended(Ref, Mon),
+                    done;
+                {hornbeam_stream, Ref, {error, Reason}} ->
+                    ended(Ref, Mon),
+                    {error, Reason};
+                {'DOWN', Mon, process, _, Reason} ->
+                    erase({?MODULE, Ref}),
+                    {error, exit_reason(Reason, Node)}
+            after Timeout ->
+                {hornbeam_hooks, Node} ! {hornbeam_stream_close, Ref},
+                ended(Ref, Mon),
+                {error, timeout}
             end
     end.
 
--spec next_chunk(node(), reference(), reference(), pos_integer(), non_neg_integer(), counters:counters_ref())
-    -> next().
-next_chunk(Node, Ref, Mon, Window, Timeout, State) ->
-    receive
-        {hornbeam_stream, Ref, {chunk, Chunk}} ->
-            counters:add(State, ?UNGRANTED, 1),
-            grant(Node, Ref, Window, State),
-            {value, Chunk};
-        {hornbeam_stream, Ref, done} ->
-            ended(Mon, State),
-            done;
-        {hornbeam_stream, Ref, {error, Reason}} ->
-            ended(Mon, State),
-            {error, Reason};
-        {'DOWN', Mon, process, _, Reason} ->
-            counters:put(State, ?ENDED, 1),
-            {error, exit_reason(Reason, Node)}
-    after Timeout ->
-        {hornbeam_hooks, Node} ! {hornbeam_stream_close, Ref},
-        ended(Mon, State),
-        {error, timeout}
-    end.
+%% Grants `Taken' chunks back once they make half a window; returns how many are left to grant.
+-spec grant(node(), reference(), pos_integer(), pos_integer()) -> non_neg_integer().
+grant(Node, Ref, Window, Taken) when Taken >= Window div 2 ->
+    {hornbeam_hooks, Node} ! {hornbeam_stream_credit, Ref, Taken},
+    0;
+grant(_Node, _Ref, _Window, Taken) ->
+    Taken.
 
--spec grant(node(), reference(), pos_integer(), counters:counters_ref()) -> ok.
-grant(Node, Ref, Window, State) ->
-    N = counters:get(State, ?UNGRANTED),
-    case N >= max(1, Window div 2) of
-        true ->
-            counters:sub(State, ?UNGRANTED, N),
-            {hornbeam_hooks, Node} ! {hornbeam_stream_credit, Ref, N},
-            ok;
-        false ->
-            ok
-    end.
-
--spec ended(reference(), counters:counters_ref()) -> ok.
-ended(Mon, State) ->
+-spec ended(reference(), reference()) -> ok.
+ended(Ref, Mon) ->
+    erase({?MODULE, Ref}),
     erlang:demonitor(Mon, [flush]),
-    counters:put(State, ?ENDED, 1).
+    ok.
+
+-ifdef(TEST).
+consumer_test() ->
+    Self = self(),
+    Go = spawn(fun Forward() -> receive Credit -> Self ! Credit, Forward() end end),
+    true = register(hornbeam_hooks, Go),
+    Ref = make_ref(),
+    Gen = consumer(node(), Ref, 4, 1000),
+    [Self ! {hornbeam_stream, Ref, Msg} || Msg <- [{chunks, [a, b, c]}, {chunks, []}, {chunk, d}, done]],
+    ?assertEqual([{value, a}, {value, b}, {value, c}, {value, d}, done, done], [Gen() || _ <- lists:seq(1, 6)]),
+    Credits = [receive C -> C end || _ <- [1, 2]],
+    exit(Go, kill),
+    ?assertEqual([{hornbeam_stream_credit, Ref, 2}, {hornbeam_stream_credit, Ref, 2}], Credits),
+    ?assertEqual(undefined, get({?MODULE, Ref})).
+-endif.
 
 -spec check_call(term(), term(), term(), term(), term()) -> ok | {error, {badarg, {atom(), term()}}}.
 check_call(AppPath, Action, Args, Kwargs, Opts) ->

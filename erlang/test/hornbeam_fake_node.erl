@@ -2,7 +2,7 @@
 %% docs/protocol.md for the Erlang handlers registered with it, plus one built-in "Go" hook, `demo', whose
 %% `echo' returns its Args. Registering `demo' is refused with `{error, {already_registered, <<"demo">>}}'.
 %% Streams of Erlang handlers are relayed: chunks to the caller under the fake's own reference, credit and
-%% close to the handler's producer.
+%% close to the handler's producer; chunks already waiting are sent together as `{chunks, L}'.
 -module(hornbeam_fake_node).
 -behaviour(gen_server).
 
@@ -231,8 +231,8 @@ stream(Hs, {Path, Action, Args, Kw, Timeout}, From = {Consumer, _}, Ref, Window)
 -spec relay(pid(), reference(), reference(), pid(), reference()) -> ok.
 relay(Consumer, Ref, SRef, Producer, Mon) ->
     receive
-        {hornbeam_stream, SRef, {chunk, _} = Chunk} ->
-            Consumer ! {hornbeam_stream, Ref, Chunk},
+        {hornbeam_stream, SRef, {chunk, Chunk}} ->
+            Consumer ! {hornbeam_stream, Ref, batch(SRef, [Chunk])},
             relay(Consumer, Ref, SRef, Producer, Mon);
         {hornbeam_stream, SRef, Last} ->
             Consumer ! {hornbeam_stream, Ref, Last},
@@ -246,4 +246,16 @@ relay(Consumer, Ref, SRef, Producer, Mon) ->
         {'DOWN', Mon, process, _, _} ->
             Producer ! {hornbeam_stream_close, SRef},
             ok
+    end.
+
+%% The chunk, or several when more are already waiting: `{chunks, L}' as the Go node sends when it is ahead.
+-spec batch(reference(), [term()]) -> {chunk, term()} | {chunks, [term()]}.
+batch(SRef, Chunks) ->
+    receive
+        {hornbeam_stream, SRef, {chunk, Chunk}} -> batch(SRef, [Chunk | Chunks])
+    after 0 ->
+        case Chunks of
+            [One] -> {chunk, One};
+            _ -> {chunks, lists:reverse(Chunks)}
+        end
     end.
