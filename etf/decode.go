@@ -100,11 +100,17 @@ func (d *decodeState) fail(tag byte, off int, msg string) error {
 	return &DecodeError{Tag: tag, Offset: off, Msg: msg}
 }
 
-// within attributes a truncation found at the very end of the input to the
-// enclosing term with tag at off, whose message says more.
-func within(err error, tag byte, off int) error {
-	if de, ok := err.(*DecodeError); ok && de.Tag == 0 && de.need > 0 {
-		de.Tag, de.Offset = tag, off
+// within passes a truncation up through the enclosing term with tag at off:
+// it adds rest, the fewest bytes the enclosing term still needs after the
+// part that was cut, to the length needed (so that a Decoder reading a big
+// term retries a few times, not once per element), and names the enclosing
+// term when the input ended right before a tag.
+func within(err error, tag byte, off, rest int) error {
+	if de, ok := err.(*DecodeError); ok && de.need > 0 {
+		if de.Tag == 0 {
+			de.Tag, de.Offset = tag, off
+		}
+		de.need += rest
 	}
 	return err
 }
@@ -400,7 +406,7 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	for k := range t {
 		v, next, err := d.value(j, left-1)
 		if err != nil {
-			return nil, i, within(err, tag, i)
+			return nil, i, within(err, tag, i, n-k-1)
 		}
 		t[k], j = v, next
 	}
@@ -444,7 +450,7 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	for k := range l {
 		v, next, err := d.value(j, left-1)
 		if err != nil {
-			return nil, i, within(err, tagList, i)
+			return nil, i, within(err, tagList, i, n-k)
 		}
 		l[k], j = v, next
 	}
@@ -453,7 +459,7 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	}
 	tail, j, err := d.value(j, left-1)
 	if err != nil {
-		return nil, i, within(err, tagList, i)
+		return nil, i, within(err, tagList, i, 0)
 	}
 	return joinList(l, tail), j, nil
 }
@@ -585,11 +591,11 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 	for k := range m {
 		key, next, err := d.value(j, left-1)
 		if err != nil {
-			return nil, i, within(err, tagMap, i)
+			return nil, i, within(err, tagMap, i, 2*(n-k)-1)
 		}
 		val, next, err := d.value(next, left-1)
 		if err != nil {
-			return nil, i, within(err, tagMap, i)
+			return nil, i, within(err, tagMap, i, 2*(n-k-1))
 		}
 		m[k], j = Pair{Key: key, Value: val}, next
 	}
@@ -602,13 +608,13 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 // pid reads a PID_EXT or NEW_PID_EXT at i.
 func (d *decodeState) pid(i int) (Pid, int, error) {
 	tag := d.b[i]
-	node, j, err := d.atom(i + 1)
-	if err != nil {
-		return Pid{}, i, within(err, tag, i)
-	}
 	size := 12
 	if tag == tagPid {
 		size = 9
+	}
+	node, j, err := d.atom(i + 1)
+	if err != nil {
+		return Pid{}, i, within(err, tag, i, size)
 	}
 	if size > len(d.b)-j {
 		return Pid{}, i, d.short(tag, i, j+size)
@@ -624,16 +630,16 @@ func (d *decodeState) pid(i int) (Pid, int, error) {
 
 func (d *decodeState) port(i int) (Term, int, error) {
 	tag := d.b[i]
-	node, j, err := d.atom(i + 1)
-	if err != nil {
-		return nil, i, within(err, tag, i)
-	}
 	size := 8
 	switch tag {
 	case tagPort:
 		size = 5
 	case tagV4Port:
 		size = 12
+	}
+	node, j, err := d.atom(i + 1)
+	if err != nil {
+		return nil, i, within(err, tag, i, size)
 	}
 	if size > len(d.b)-j {
 		return nil, i, d.short(tag, i, j+size)
@@ -669,7 +675,7 @@ func (d *decodeState) ref(i int) (Term, int, error) {
 	}
 	node, j, err := d.atom(j)
 	if err != nil {
-		return nil, i, within(err, tag, i)
+		return nil, i, within(err, tag, i, 4*words)
 	}
 	r := Ref{Node: node}
 	if tag == tagReference {
@@ -702,11 +708,11 @@ func (d *decodeState) ref(i int) (Term, int, error) {
 func (d *decodeState) export(i int) (Term, int, error) {
 	mod, j, err := d.atom(i + 1)
 	if err != nil {
-		return nil, i, within(err, tagExport, i)
+		return nil, i, within(err, tagExport, i, 4)
 	}
 	fn, j, err := d.atom(j)
 	if err != nil {
-		return nil, i, within(err, tagExport, i)
+		return nil, i, within(err, tagExport, i, 2)
 	}
 	if j+2 > len(d.b) {
 		return nil, i, d.short(tagExport, i, j+2)

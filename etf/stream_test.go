@@ -9,7 +9,11 @@ import (
 )
 
 func TestStreamRoundTrip(t *testing.T) {
-	terms := []Term{Atom("a"), Tuple{int64(1), "two"}, List{}, bytes.Repeat([]byte("x"), 10000), Map{{"k", 1.5}}}
+	long := make(List, 20000)
+	for k := range long {
+		long[k] = Tuple{int64(300), Atom("x")}
+	}
+	terms := []Term{Atom("a"), Tuple{int64(1), "two"}, List{}, bytes.Repeat([]byte("x"), 10000), Map{{"k", 1.5}}, long}
 	var buf bytes.Buffer
 	enc := NewEncoder(&buf)
 	enc.SetOptions(EncodeOptions{CompressThreshold: 1000})

@@ -1,0 +1,47 @@
+package etf
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzDecode checks that whatever decodes re-encodes, that the re-encoding
+// decodes to an Equal term and encodes to the same bytes again, and that
+// whatever does not decode fails with a *DecodeError.
+func FuzzDecode(f *testing.F) {
+	for _, c := range erlCases {
+		f.Add(c.b)
+	}
+	for _, c := range otherCases {
+		f.Add(c.b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := Decode(b)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("Decode(%v) error %T %v; want *DecodeError", b, err, err)
+			}
+			return
+		}
+		if !Equal(v, v) || Compare(v, v) != 0 {
+			t.Fatalf("Decode(%v) = %#v, not Equal to itself", b, v)
+		}
+		enc, err := Encode(v)
+		if err != nil {
+			t.Fatalf("Encode(Decode(%v) = %#v): %v", b, v, err)
+		}
+		back, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("Decode(Encode(%#v) = %v): %v", v, enc, err)
+		}
+		if !Equal(back, v) || Compare(back, v) != 0 {
+			t.Fatalf("Decode(Encode(%#v)) = %#v; want an Equal term", v, back)
+		}
+		again, err := Encode(back)
+		if err != nil || !bytes.Equal(again, enc) {
+			t.Fatalf("Encode(%#v) = %v, %v; want %v", back, again, err, enc)
+		}
+	})
+}
