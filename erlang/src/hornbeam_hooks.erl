@@ -247,29 +247,26 @@ error(Reason) ->
 
 -spec timeout() -> non_neg_integer().
 timeout() ->
-    ensure_started(),
-    {ok, Timeout} = application:get_env(hornbeam_hooks, timeout),
-    Timeout.
+    env(timeout).
 
 -spec go_node() -> node().
 go_node() ->
-    ensure_started(),
-    {ok, Nodes} = application:get_env(hornbeam_hooks, nodes),
+    Nodes = env(nodes),
     Connected = nodes(connected),
     case [N || N <- Nodes, lists:member(N, Connected)] of
         [Node | _] -> Node;
         [] -> hd(Nodes)
     end.
 
--spec ensure_started() -> ok.
-ensure_started() ->
+%% Reads the application's environment, starting the application first if its server is not running.
+-spec env(nodes | timeout) -> term().
+env(Key) ->
     case whereis(hornbeam_hooks_server) of
-        undefined ->
-            {ok, _} = application:ensure_all_started(hornbeam_hooks),
-            ok;
-        _ ->
-            ok
-    end.
+        undefined -> {ok, _} = application:ensure_all_started(hornbeam_hooks);
+        _ -> ok
+    end,
+    {ok, Value} = application:get_env(hornbeam_hooks, Key),
+    Value.
 
 -spec call(node(), term(), timeout()) -> term().
 call(Node, Req, Timeout) ->

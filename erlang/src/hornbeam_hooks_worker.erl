@@ -3,7 +3,7 @@
 %% The worker runs the handler and sends `{hornbeam_worker, self(), Reply}' to the server, which answers the
 %% Go node and enforces the deadline. For a stream call the reply is `{ok, StreamRef, self()}'; the worker then
 %% waits for `{hornbeam_go, Consumer}' and drives the generator itself, so a generator may keep state in this
-%% process's dictionary. It sends at most the granted credit ahead, starting from the `window' option, and
+%% process's dictionary (if the server goes first, the worker ends). It sends at most the granted credit ahead, starting from the `window' option, and
 %% stops on `{hornbeam_stream_close, StreamRef}' or when the consumer exits.
 -module(hornbeam_hooks_worker).
 
@@ -31,11 +31,15 @@ run(Server, stream, Handler, Call = {_, _, _, Opts}) ->
     case generator(apply_handler(Handler, Call)) of
         {ok, Gen} ->
             Ref = make_ref(),
+            ServerMon = erlang:monitor(process, Server),
             Server ! {hornbeam_worker, self(), {ok, Ref, self()}},
             receive
                 {hornbeam_go, Consumer} ->
+                    erlang:demonitor(ServerMon, [flush]),
                     Mon = erlang:monitor(process, Consumer),
-                    produce(Consumer, Ref, Gen, window(Opts), Mon)
+                    produce(Consumer, Ref, Gen, window(Opts), Mon);
+                {'DOWN', ServerMon, process, Server, _} ->
+                    ok
             end;
         Error ->
             Server ! {hornbeam_worker, self(), Error},

@@ -1,6 +1,7 @@
 %% @doc A stand-in for the Go node in tests: a `hornbeam_hooks' gen_server serving the requests of
-%% docs/protocol.md for the Erlang handlers registered with it, plus one built-in "Go" hook, `demo', whose
-%% `echo' returns its Args. Registering `demo' is refused with `{error, {already_registered, <<"demo">>}}'.
+%% docs/protocol.md for the Erlang handlers registered with it, plus the built-in "Go" hook of the demo node,
+%% `demo.echo', whose `echo' returns its first argument. Registering `demo.echo' is refused with
+%% `{error, {already_registered, <<"demo.echo">>}}'.
 %% Streams of Erlang handlers are relayed: chunks to the caller under the fake's own reference, credit and
 %% close to the handler's producer; chunks already waiting are sent together as `{chunks, L}'.
 -module(hornbeam_fake_node).
@@ -96,8 +97,8 @@ handle_call({stream, P, A, Args, Kw, Opts}, From, State = #state{handlers = Hs, 
     {noreply, State#state{streams = Streams#{Ref => Pid}}};
 handle_call({reg, P, {erlang, Server}}, _From, State = #state{handlers = Hs}) ->
     case name(P) of
-        <<"demo">> ->
-            {reply, {error, {already_registered, <<"demo">>}}, State};
+        <<"demo.echo">> = Path ->
+            {reply, {error, {already_registered, Path}}, State};
         Path ->
             {reply, ok, State#state{handlers = Hs#{Path => {Server, erlang:monitor(process, Server)}}}}
     end;
@@ -112,14 +113,14 @@ handle_call({unreg, P}, _From, State = #state{handlers = Hs}) ->
 handle_call({find, P}, _From, State = #state{handlers = Hs}) ->
     Path = name(P),
     Reply = case {Path, Hs} of
-        {<<"demo">>, _} -> {ok, #{app_path => Path, kind => go}};
+        {<<"demo.echo">>, _} -> {ok, #{app_path => Path, kind => go}};
         {_, #{Path := _}} -> {ok, #{app_path => Path, kind => erlang}};
         _ -> {error, {not_found, Path}}
     end,
     {reply, Reply, State};
 handle_call(all, _From, State = #state{handlers = Hs}) ->
-    {reply, {ok, [#{app_path => <<"demo">>, kind => go} | [#{app_path => P, kind => erlang} || P <- maps:keys(Hs)]]},
-        State};
+    Erlang = [#{app_path => P, kind => erlang} || P <- maps:keys(Hs)],
+    {reply, {ok, [#{app_path => <<"demo.echo">>, kind => go} | Erlang]}, State};
 handle_call(streams, _From, State = #state{streams = Streams}) ->
     {reply, map_size(Streams), State};
 handle_call(Req, _From, State) ->
@@ -184,10 +185,10 @@ name(Name) -> Name.
 timeout(Opts) ->
     maps:get(timeout, Opts, ?TIMEOUT).
 
-%% One execute: the `demo' hook or a registered Erlang handler.
+%% One execute: the `demo.echo' hook or a registered Erlang handler.
 -spec run(map(), tuple()) -> {ok, term()} | {error, term()}.
-run(_Hs, {<<"demo">>, <<"echo">>, Args, _, _}) ->
-    {ok, Args};
+run(_Hs, {<<"demo.echo">>, <<"echo">>, [Arg | _], _, _}) ->
+    {ok, Arg};
 run(Hs, {Path, Action, Args, Kw, Timeout}) ->
     case Hs of
         #{Path := {Server, _}} ->

@@ -1,8 +1,9 @@
 %% The hooks guide's Erlang snippets, node failures, timeouts and bad requests, run against a Go node.
 %%
-%% The Go node is `hornbeam_fake_node' on a peer node (docs/protocol.md served in Erlang). The guide's Python
-%% services (embeddings, ml, llm, classifier) are stood in for by Erlang handlers registered here, so every call
-%% goes through the Go node and back.
+%% The Go node is first `hornbeam_fake_node' on a peer node (docs/protocol.md served in Erlang), then the real
+%% one: the binary named by the environment variable HORNBEAM_BIN, else `go build ./cmd/hornbeam' at the root of
+%% the repository, run as `hornbeam --sname Node'. The guide's Python services (embeddings, ml, llm, classifier)
+%% are stood in for by Erlang handlers registered here, so every call goes through the Go node and back.
 -module(hornbeam_hooks_tests).
 -include_lib("eunit/include/eunit.hrl").
 
@@ -13,6 +14,9 @@ fake_node_test_() ->
             fun() -> relay_closed(Ctx) end},
         {timeout, 30, {"the Go server restarting", fun() -> go_server_restart(Ctx) end}}
     ] end}.
+
+go_node_test_() ->
+    {setup, fun() -> start(go) end, fun stop/1, fun tests/1}.
 
 tests(Ctx) ->
     [{"the API starts the application", fun starts_application/0},
@@ -33,16 +37,20 @@ tests(Ctx) ->
      {timeout, 30, {"a restarted local server registers again", fun server_restart/0}},
      {timeout, 60, {"the Go node going down and coming back", fun() -> node_restart(Ctx) end}}].
 
-%% Fixture: the Go node as a context `#{kind, node}'; its handle is kept in a persistent term.
+%% Fixture: the Go node as a context `#{kind, node}'; its handle (peer, or OS pid) is kept in a persistent term.
 
 start(Kind) ->
     ok = ensure_distributed(),
-    Node = list_to_atom("hbgo_" ++ os:getpid() ++ "@localhost"),
-    ok = up(#{kind => Kind, node => Node}),
+    Node = list_to_atom(lists:concat(["hb", Kind, "_", os:getpid(), "@localhost"])),
+    Ctx = case Kind of
+        fake -> #{kind => fake, node => Node};
+        go -> #{kind => go, node => Node, bin => hornbeam_bin()}
+    end,
+    ok = up(Ctx),
     _ = application:load(hornbeam_hooks),
     ok = application:set_env(hornbeam_hooks, nodes, [Node]),
-    ok = application:set_env(hornbeam_hooks, timeout, 5000),
-    #{kind => Kind, node => Node}.
+    ok = application:set_env(hornbeam_hooks, timeout, 2000),
+    Ctx.
 
 stop(Ctx) ->
     ok = application:stop(hornbeam_hooks),
@@ -63,16 +71,43 @@ up(#{kind := fake, node := Node}) ->
     Dir = filename:dirname(code:which(hornbeam_fake_node)),
     {ok, Peer, Node} = peer:start(#{name => Name, host => Host, args => ["-pa", Dir]}),
     persistent_term:put({?MODULE, fake}, Peer),
-    erpc:call(Node, hornbeam_fake_node, start, []).
+    erpc:call(Node, hornbeam_fake_node, start, []);
+up(#{kind := go, node := Node, bin := Bin}) ->
+    Log = filename:join(filename:dirname(code:which(?MODULE)), atom_to_list(Node) ++ ".log"),
+    Cmd = lists:flatten(io_lib:format("~ts --sname ~ts >~ts 2>&1 & echo $!", [Bin, Node, Log])),
+    persistent_term:put({?MODULE, go}, string:trim(os:cmd(Cmd))),
+    true = wait_until(fun() -> net_adm:ping(Node) =:= pong end),
+    ok.
 
 down(#{kind := fake}) ->
-    peer:stop(persistent_term:get({?MODULE, fake})).
+    peer:stop(persistent_term:get({?MODULE, fake}));
+down(#{kind := go, node := Node}) ->
+    _ = os:cmd("kill -9 " ++ persistent_term:get({?MODULE, go})),
+    true = wait_until(fun() -> not lists:member(Node, nodes(connected)) end),
+    ok.
+
+hornbeam_bin() ->
+    case os:getenv("HORNBEAM_BIN") of
+        false ->
+            Root = repo_root(filename:absname("")),
+            Bin = filename:join(Root, "erlang/_build/hornbeam"),
+            "" = os:cmd(lists:flatten(io_lib:format("cd ~ts && go build -o ~ts ./cmd/hornbeam 2>&1", [Root, Bin]))),
+            Bin;
+        Bin ->
+            Bin
+    end.
+
+repo_root(Dir) ->
+    case filelib:is_regular(filename:join(Dir, "go.mod")) of
+        true -> Dir;
+        false when Dir =/= "/" -> repo_root(filename:dirname(Dir))
+    end.
 
 %% The guide's snippets.
 
 starts_application() ->
     ?assertNot(lists:keymember(hornbeam_hooks, 1, application:which_applications())),
-    ?assertEqual({error, {not_found, <<"nope">>}}, hornbeam_hooks:execute(<<"nope">>, <<"a">>, [], #{})),
+    ?assertEqual({ok, 1}, hornbeam_hooks:execute(<<"demo.echo">>, <<"echo">>, [1], #{})),
     ?assert(lists:keymember(hornbeam_hooks, 1, application:which_applications())).
 
 calculator() ->
@@ -224,7 +259,9 @@ registry() ->
     ok = reg_calculator(),
     ?assertEqual({ok, #{app_path => <<"calculator">>, kind => erlang}}, hornbeam_hooks:find(<<"calculator">>)),
     ?assertEqual({ok, #{app_path => <<"calculator">>, kind => erlang}}, hornbeam_hooks:find(calculator)),
+    ?assertEqual({ok, #{app_path => <<"demo.echo">>, kind => go}}, hornbeam_hooks:find('demo.echo')),
     ?assertEqual({error, {not_found, <<"nope">>}}, hornbeam_hooks:find(<<"nope">>)),
+    ?assertEqual({error, {not_found, <<"nope">>}}, hornbeam_hooks:execute(<<"nope">>, <<"a">>, [], #{})),
     {ok, All} = hornbeam_hooks:all(),
     ?assert(lists:member(#{app_path => <<"calculator">>, kind => erlang}, All)),
     ok = hornbeam_hooks:reg(temp, fun(_, _, _) -> atom_path end),
@@ -315,7 +352,7 @@ consumer_exit() ->
         {value, x} = Gen()
     end),
     Producer = receive {producer, P} -> P end,
-    receive {'DOWN', Mon, process, Consumer, normal} -> ok end,
+    ?assertEqual(normal, receive {'DOWN', Mon, process, Consumer, Reason} -> Reason end),
     ?assert(wait_until(fun() -> not is_process_alive(Producer) end)).
 
 server_restart() ->
@@ -343,17 +380,16 @@ node_restart(Ctx = #{node := Node}) ->
 %% Only against the fake.
 
 refused() ->
-    ?assertEqual({ok, #{app_path => <<"demo">>, kind => go}}, hornbeam_hooks:find(demo)),
-    ?assertEqual({error, {already_registered, <<"demo">>}}, hornbeam_hooks:reg(<<"demo">>, fun(_, _, _) -> ok end)),
-    ?assertEqual({ok, [1]}, hornbeam_hooks:execute(<<"demo">>, <<"echo">>, [1], #{})),
-    ?assertEqual([], ets:lookup(hornbeam_hooks_handlers, <<"demo">>)).
+    ?assertEqual({error, {already_registered, <<"demo.echo">>}}, hornbeam_hooks:reg('demo.echo', fun(_, _, _) -> ok end)),
+    ?assertEqual({ok, 1}, hornbeam_hooks:execute(<<"demo.echo">>, <<"echo">>, [1], #{})),
+    ?assertEqual([], ets:lookup(hornbeam_hooks_handlers, <<"demo.echo">>)).
 
 relay_closed(#{node := Node}) ->
     {Consumer, Mon} = spawn_monitor(fun() ->
         {ok, Gen} = hornbeam_hooks:stream(<<"endless">>, <<"go">>, [], #{}, #{window => 2}),
         {value, x} = Gen()
     end),
-    receive {'DOWN', Mon, process, Consumer, normal} -> ok end,
+    ?assertEqual(normal, receive {'DOWN', Mon, process, Consumer, Reason} -> Reason end),
     ?assert(wait_until(fun() -> erpc:call(Node, hornbeam_fake_node, streams, []) =:= 0 end)).
 
 go_server_restart(#{node := Node}) ->
