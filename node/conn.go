@@ -20,8 +20,10 @@ import (
 // errClosed is returned by sends on a connection that has stopped.
 var errClosed = errors.New("node: connection closed")
 
-// conn is one distribution connection: a reader loop (Serve's goroutine) and a writer loop that batches every
-// queued frame into one flush. Frames from one sender are queued in order, and the writer keeps that order.
+// conn is one distribution connection: a reader loop (Serve's goroutine) and a writer loop. A sender that finds
+// no write in progress writes its frame itself, after any queued ones; otherwise it queues the frame and the
+// writer loop writes everything queued in one flush. Either way a sender's frames go out in the order it sent
+// them, and a busy link batches many frames per write.
 type conn struct {
 	n        *Node
 	peer     string
@@ -33,11 +35,17 @@ type conn struct {
 	ctx    context.Context // cancelled when the connection stops; handlers started for it watch it
 	cancel context.CancelFunc
 
-	out    chan []byte   // frames for the writer, each owned by it once queued
+	out    chan []byte   // frames queued while a write was in progress
+	kick   chan struct{} // something was queued
 	ticked chan struct{} // the peer sent a tick
 	done   chan struct{} // closed once by stop
 	once   sync.Once
-	wg     sync.WaitGroup // the writer
+	wg     sync.WaitGroup // the writer loop
+
+	wmu   sync.Mutex // held by whoever writes to the socket: a sender with nothing ahead of it, or the writer loop
+	w     *bufio.Writer
+	wrote bool  // something was written since the last periodic tick
+	werr  error // the first write error; it sticks
 
 	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
 }
@@ -49,6 +57,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		creation: d.Creation,
 		nc:       nc,
 		out:      make(chan []byte, n.opts.SendQueue),
+		kick:     make(chan struct{}, 1),
 		ticked:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -56,6 +65,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		c.pending = append([]byte(nil), d.Buffer.B...)
 		lib.ReleaseBuffer(d.Buffer)
 	}
+	c.w = bufio.NewWriterSize(nc, 64<<10)
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
 	return c
 }
@@ -151,86 +161,135 @@ func (p *pendingReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// writeLoop writes what senders queued while another write was in progress, and ticks when the link is idle.
 func (c *conn) writeLoop() error {
-	w := bufio.NewWriterSize(c.nc, 64<<10)
 	ticker := time.NewTicker(c.n.opts.TickInterval)
 	defer ticker.Stop()
-	wrote := false
-	tick := make([]byte, frameHeaderLen)
 	for {
 		select {
-		case b := <-c.out:
-			if err := c.nc.SetWriteDeadline(time.Now().Add(4 * c.n.opts.TickInterval)); err != nil {
-				return fmt.Errorf("node: set write deadline: %w", err)
-			}
-			if err := c.writeBatch(w, b); err != nil {
+		case <-c.kick:
+			c.wmu.Lock()
+			err := c.flushLocked(nil)
+			c.wmu.Unlock()
+			if err != nil {
 				return err
 			}
-			wrote = true
 		case <-c.ticked:
-			if wrote {
-				continue
-			}
-			if err := c.writeTick(w, tick); err != nil {
+			if err := c.tick(false); err != nil {
 				return err
 			}
-			wrote = true
 		case <-ticker.C:
-			if !wrote {
-				if err := c.writeTick(w, tick); err != nil {
-					return err
-				}
+			if err := c.tick(true); err != nil {
+				return err
 			}
-			wrote = false
 		case <-c.done:
 			return nil
 		}
 	}
 }
 
-// writeBatch writes b and whatever else is queued, then flushes once.
-func (c *conn) writeBatch(w *bufio.Writer, b []byte) error {
-	for {
-		_, err := w.Write(b)
-		c.bytesOut.Add(uint64(len(b)))
-		c.msgsOut.Add(1)
-		releaseFrame(b)
-		if err != nil {
-			return fmt.Errorf("node: write to %s: %w", c.peer, err)
+// tick sends a tick (an empty packet) unless something was written in this period; a periodic tick also
+// starts the next period.
+func (c *conn) tick(periodic bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var err error
+	if !c.wrote && c.werr == nil {
+		if _, err = c.w.Write(make([]byte, frameHeaderLen)); err != nil {
+			err = c.fail(fmt.Errorf("node: tick to %s: %w", c.peer, err))
+		} else {
+			c.bytesOut.Add(frameHeaderLen)
+			err = c.flushLocked(nil)
 		}
-		select {
-		case b = <-c.out:
-			continue
-		default:
-		}
-		if err := w.Flush(); err != nil {
-			return fmt.Errorf("node: write to %s: %w", c.peer, err)
-		}
-		return nil
 	}
+	if periodic {
+		c.wrote = false
+	}
+	return err
 }
 
-func (c *conn) writeTick(w *bufio.Writer, tick []byte) error {
-	if _, err := w.Write(tick); err != nil {
-		return fmt.Errorf("node: tick to %s: %w", c.peer, err)
+// flushLocked writes every queued frame, then b when it is not nil, and flushes once. A write error sticks:
+// the connection stops. c.wmu is held.
+func (c *conn) flushLocked(b []byte) error {
+	if c.werr != nil {
+		releaseFrame(b)
+		return c.werr
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("node: tick to %s: %w", c.peer, err)
+	if err := c.nc.SetWriteDeadline(time.Now().Add(4 * c.n.opts.TickInterval)); err != nil {
+		releaseFrame(b)
+		return c.fail(fmt.Errorf("node: set write deadline: %w", err))
 	}
-	c.bytesOut.Add(frameHeaderLen)
+	for drained := false; !drained; {
+		select {
+		case q := <-c.out:
+			if err := c.writeFrame(q); err != nil {
+				releaseFrame(b)
+				return err
+			}
+		default:
+			drained = true
+		}
+	}
+	if b != nil {
+		if err := c.writeFrame(b); err != nil {
+			return err
+		}
+	}
+	if err := c.w.Flush(); err != nil {
+		return c.fail(fmt.Errorf("node: write to %s: %w", c.peer, err))
+	}
+	c.wrote = true
 	return nil
 }
 
-// enqueue hands a frame built by encodeFrame to the writer. It blocks while the queue is full (back-pressure)
-// and fails once the connection has stopped; either way the frame is no longer the caller's.
+// writeFrame buffers one frame and gives it back to the pool. c.wmu is held.
+func (c *conn) writeFrame(b []byte) error {
+	_, err := c.w.Write(b)
+	c.bytesOut.Add(uint64(len(b)))
+	c.msgsOut.Add(1)
+	releaseFrame(b)
+	if err != nil {
+		return c.fail(fmt.Errorf("node: write to %s: %w", c.peer, err))
+	}
+	return nil
+}
+
+// fail records the first write error and wakes the reader, which then stops the connection. c.wmu is held.
+func (c *conn) fail(err error) error {
+	if c.werr == nil {
+		c.werr = err
+		_ = c.nc.SetReadDeadline(time.Now())
+	}
+	return c.werr
+}
+
+// enqueue hands a frame built by encodeFrame to the connection: when no write is in progress the caller
+// writes it at once, after whatever was queued; otherwise it is queued for the writer loop, blocking while the
+// queue is full (back-pressure). It fails once the connection has stopped; either way the frame is no longer
+// the caller's.
 func (c *conn) enqueue(b []byte) error {
 	select {
+	case <-c.done:
+		releaseFrame(b)
+		return errClosed
+	default:
+	}
+	if c.wmu.TryLock() {
+		err := c.flushLocked(b)
+		c.wmu.Unlock()
+		return err
+	}
+	select {
 	case c.out <- b:
-		return nil
 	case <-c.done:
 		releaseFrame(b)
 		return errClosed
 	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // send encodes and queues one control message with an optional payload.

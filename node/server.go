@@ -142,6 +142,11 @@ func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, opts.timeout)
 			defer cancel()
+		} else {
+			// A context that is never done lets the engine run the handler on this goroutine instead of
+			// starting one more per call; with no deadline to answer at, nothing is lost but the cancellation
+			// of a handler whose caller's node went away (its reply is dropped).
+			ctx = context.WithoutCancel(ctx)
 		}
 		return hooks.Reply(s.eng.Execute(ctx, call)), nil
 	case t[0] == atomExecuteAsync && len(t) == 5:

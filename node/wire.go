@@ -91,7 +91,7 @@ func releaseFrame(b []byte) {
 
 // encodeFrame builds one length-prefixed pass-through packet: control, then payload when hasPayload is set.
 func encodeFrame(control etf.Tuple, payload etf.Term, hasPayload bool) ([]byte, error) {
-	b := takeFrame(initialFrameCap)
+	b := takeFrame(initialFrameCap + sizeHint(payload, sizeHintDepth))
 	b = append(b, 0, 0, 0, 0, typePassThrough)
 	b, err := appendTerm(b, control)
 	if err != nil {
@@ -121,4 +121,34 @@ func smallInt(t etf.Term) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// sizeHintDepth bounds how deep sizeHint looks for binaries.
+const sizeHintDepth = 4
+
+// sizeHint returns the bytes of the binaries and strings within depth levels of t, so that a frame carrying a
+// big binary is allocated once at its size instead of growing by doubling.
+func sizeHint(t etf.Term, depth int) int {
+	switch v := t.(type) {
+	case []byte:
+		return len(v)
+	case string:
+		return len(v)
+	case etf.Tuple:
+		return sizeHintAll(v, depth)
+	case etf.List:
+		return sizeHintAll(v, depth)
+	}
+	return 0
+}
+
+func sizeHintAll(ts []etf.Term, depth int) int {
+	if depth == 0 || len(ts) > 16 {
+		return 0
+	}
+	n := 0
+	for _, t := range ts {
+		n += sizeHint(t, depth-1)
+	}
+	return n
 }
