@@ -262,8 +262,11 @@ go_node() ->
 -spec env(nodes | timeout) -> term().
 env(Key) ->
     case whereis(hornbeam_hooks_server) of
-        undefined -> {ok, _} = application:ensure_all_started(hornbeam_hooks);
-        _ -> ok
+        undefined ->
+            {ok, _} = application:ensure_all_started(hornbeam_hooks),
+            ok;
+        _ ->
+            ok
     end,
     {ok, Value} = application:get_env(hornbeam_hooks, Key),
     Value.
