@@ -89,60 +89,87 @@ func (h *erlangHandler) Describe() (string, etf.Term) { return kindErlang, h.ser
 // Execute calls the server with {hornbeam_handle, AppPath, Action, Args, Kwargs, Opts}; the engine applies the
 // result rule to its reply.
 func (h *erlangHandler) Execute(ctx context.Context, call hooks.Call) (etf.Term, error) {
-	return h.call(ctx, handleRequest(ctx, atomHornbeamHandle, call, etf.Map{}))
+	return h.call(ctx, handleRequest(ctx, atomHornbeamHandle, call, etf.Map{}), false)
 }
 
 // Stream calls the server with {hornbeam_handle_stream, ...}; its reply {ok, StreamRef, Producer} starts a
 // stream whose messages come to hornbeam_hooks.
 func (h *erlangHandler) Stream(ctx context.Context, call hooks.Call) (hooks.Stream, error) {
-	window := hooks.DefaultWindow
-	r, err := h.call(ctx, handleRequest(ctx, atomHornbeamHandleStrm, call, etf.Map{{Key: atomWindow, Value: int64(window)}}))
+	opts := etf.Map{{Key: atomWindow, Value: int64(hooks.DefaultWindow)}}
+	r, err := h.call(ctx, handleRequest(ctx, atomHornbeamHandleStrm, call, opts), true)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := r.(etf.Tuple)
-	if ok && len(t) == 2 && t[0] == atomError {
+	if st, ok := r.(*erlangStream); ok {
+		return st, nil
+	}
+	if t, ok := r.(etf.Tuple); ok && len(t) == 2 && t[0] == atomError {
 		return nil, hooks.FromReason(t[1])
 	}
+	return nil, hooks.BadArg("node: Erlang stream handler replied " + fmt.Sprint(r))
+}
+
+// pendingCall is a call to an Erlang handler awaiting its reply. The reply of a stream call is turned into its
+// *erlangStream by the connection's reader, before the stream's first message can arrive.
+type pendingCall struct {
+	h      *erlangHandler
+	stream bool
+	reply  chan etf.Term
+}
+
+// openErlStreamLocked registers the stream a {ok, StreamRef, Producer} reply announces and returns it; any
+// other reply is returned as is. It runs on the connection's reader; s.mu is held.
+func (s *server) openErlStreamLocked(h *erlangHandler, reply etf.Term) etf.Term {
+	t, ok := reply.(etf.Tuple)
 	if !ok || len(t) != 3 || t[0] != atomOK {
-		return nil, hooks.BadArg("node: Erlang stream handler replied " + fmt.Sprint(r))
+		return reply
 	}
 	ref, ok1 := t[1].(etf.Ref)
 	producer, ok2 := t[2].(etf.Pid)
 	if !ok1 || !ok2 {
-		return nil, hooks.BadArg("node: Erlang stream handler replied " + fmt.Sprint(r))
+		return reply
 	}
-	st := &erlangStream{h: h, ref: ref, producer: producer, window: window,
-		in: make(chan etf.Term, window+2), closed: make(chan struct{})}
-	h.s.mu.Lock()
-	h.s.erlStreams[ref] = st
-	h.s.mu.Unlock()
-	return st, nil
+	st := &erlangStream{h: h, ref: ref, producer: producer, window: hooks.DefaultWindow,
+		in: make(chan etf.Term, hooks.DefaultWindow+2), closed: make(chan struct{})}
+	s.erlStreams[ref] = st
+	return st
 }
 
 // call makes a gen_server call to the server and waits for its reply, the server's end, or ctx.
-func (h *erlangHandler) call(ctx context.Context, req etf.Tuple) (etf.Term, error) {
+func (h *erlangHandler) call(ctx context.Context, req etf.Tuple, stream bool) (etf.Term, error) {
 	s := h.s
 	ref := s.n.ergo.MakeRef()
-	ch := make(chan etf.Term, 1)
+	pc := &pendingCall{h: h, stream: stream, reply: make(chan etf.Term, 1)}
 	s.mu.Lock()
-	s.pending[ref] = ch
+	s.pending[ref] = pc
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pending, ref)
-		s.mu.Unlock()
-	}()
-	if err := h.sendServer(h.server, etf.Tuple{atomGenCall, etf.Tuple{s.pid, ref}, req}); err != nil {
-		return nil, err
+	var err error
+	if err = h.sendServer(h.server, etf.Tuple{atomGenCall, etf.Tuple{s.pid, ref}, req}); err == nil {
+		select {
+		case r := <-pc.reply:
+			return r, nil
+		case <-h.down:
+			err = hooks.FromReason(etf.Tuple{atomErlang, atomExitClass, h.reason, etf.List{}})
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
+	s.abandon(ref, pc)
+	return nil, err
+}
+
+// abandon forgets a call that no longer waits for its reply; a stream that a late reply opened is closed.
+func (s *server) abandon(ref etf.Ref, pc *pendingCall) {
+	s.mu.Lock()
+	delete(s.pending, ref)
+	var late etf.Term
 	select {
-	case r := <-ch:
-		return r, nil
-	case <-h.down:
-		return nil, hooks.FromReason(etf.Tuple{atomErlang, atomExitClass, h.reason, etf.List{}})
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case late = <-pc.reply:
+	default:
+	}
+	s.mu.Unlock()
+	if st, ok := late.(*erlangStream); ok {
+		_ = st.Close()
 	}
 }
 
@@ -283,15 +310,17 @@ func (s *server) routeReply(t etf.Tuple) bool {
 			return false
 		}
 		s.mu.Lock()
-		ch := s.pending[ref]
-		s.mu.Unlock()
-		if ch == nil {
+		defer s.mu.Unlock()
+		pc := s.pending[ref]
+		if pc == nil {
 			return false
 		}
-		select {
-		case ch <- t[1]:
-		default:
+		delete(s.pending, ref)
+		reply := t[1]
+		if pc.stream {
+			reply = s.openErlStreamLocked(pc.h, reply)
 		}
+		pc.reply <- reply
 		return true
 	case len(t) == 3 && t[0] == atomHornbeamStream:
 		ref, ok := t[1].(etf.Ref)

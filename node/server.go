@@ -37,7 +37,7 @@ type server struct {
 	rpcSeq  atomic.Uint64
 
 	handlers   map[etf.Ref]*erlangHandler // Erlang handlers by the monitor on their server
-	pending    map[etf.Ref]chan etf.Term  // calls to Erlang handlers awaiting their reply
+	pending    map[etf.Ref]*pendingCall   // calls to Erlang handlers awaiting their reply
 	erlStreams map[etf.Ref]*erlangStream
 }
 
@@ -52,7 +52,7 @@ func newServer(n *Node) *server {
 		calls:   make(map[etf.Pid]*rpcCall),
 
 		handlers:   make(map[etf.Ref]*erlangHandler),
-		pending:    make(map[etf.Ref]chan etf.Term),
+		pending:    make(map[etf.Ref]*pendingCall),
 		erlStreams: make(map[etf.Ref]*erlangStream),
 	}
 }
