@@ -12,7 +12,8 @@ fake_node_test_() ->
         {"a refused registration is taken back", fun refused/0},
         {"a stream closes on the Go side when its consumer exits",
             fun() -> relay_closed(Ctx) end},
-        {timeout, 30, {"the Go server restarting", fun() -> go_server_restart(Ctx) end}}
+        {timeout, 30, {"the Go server restarting", fun() -> go_server_restart(Ctx) end}},
+        {timeout, 30, {"two Go nodes", fun() -> two_nodes(Ctx) end}}
     ] end}.
 
 go_node_test_() ->
@@ -41,7 +42,7 @@ tests(Ctx) ->
 
 start(Kind) ->
     ok = ensure_distributed(),
-    Node = list_to_atom(lists:concat(["hb", Kind, "_", os:getpid(), "@localhost"])),
+    Node = node_name(Kind),
     Ctx = case Kind of
         fake -> #{kind => fake, node => Node};
         go -> #{kind => go, node => Node, bin => hornbeam_bin()}
@@ -56,6 +57,9 @@ stop(Ctx) ->
     ok = application:stop(hornbeam_hooks),
     down(Ctx).
 
+node_name(Kind) ->
+    list_to_atom(lists:concat(["hb", Kind, "_", os:getpid(), "@localhost"])).
+
 ensure_distributed() ->
     case is_alive() of
         true ->
@@ -69,20 +73,20 @@ ensure_distributed() ->
 up(#{kind := fake, node := Node}) ->
     [Name, Host] = string:split(atom_to_list(Node), "@"),
     Dir = filename:dirname(code:which(hornbeam_fake_node)),
-    {ok, Peer, Node} = peer:start(#{name => Name, host => Host, args => ["-pa", Dir]}),
-    persistent_term:put({?MODULE, fake}, Peer),
+    {ok, Peer, Node} = peer:start(#{name => Name, host => Host, args => ["-pa", Dir, "-connect_all", "false"]}),
+    persistent_term:put({?MODULE, Node}, Peer),
     erpc:call(Node, hornbeam_fake_node, start, []);
 up(#{kind := go, node := Node, bin := Bin}) ->
     Log = filename:join(filename:dirname(code:which(?MODULE)), atom_to_list(Node) ++ ".log"),
     Cmd = lists:flatten(io_lib:format("~ts --sname ~ts >~ts 2>&1 & echo $!", [Bin, Node, Log])),
-    persistent_term:put({?MODULE, go}, string:trim(os:cmd(Cmd))),
+    persistent_term:put({?MODULE, Node}, string:trim(os:cmd(Cmd))),
     true = wait_until(fun() -> net_adm:ping(Node) =:= pong end),
     ok.
 
-down(#{kind := fake}) ->
-    peer:stop(persistent_term:get({?MODULE, fake}));
+down(#{kind := fake, node := Node}) ->
+    peer:stop(persistent_term:get({?MODULE, Node}));
 down(#{kind := go, node := Node}) ->
-    _ = os:cmd("kill -9 " ++ persistent_term:get({?MODULE, go})),
+    _ = os:cmd("kill -9 " ++ persistent_term:get({?MODULE, Node})),
     true = wait_until(fun() -> not lists:member(Node, nodes(connected)) end),
     ok.
 
@@ -400,6 +404,25 @@ go_server_restart(#{node := Node}) ->
     ?assert(wait_until(fun() ->
         hornbeam_hooks:execute(<<"calculator">>, <<"add">>, [1, 2], #{}) =:= {ok, 3}
     end)).
+
+two_nodes(First = #{node := N1}) ->
+    Second = #{kind => fake, node => node_name(fake2)},
+    N2 = maps:get(node, Second),
+    ok = up(Second),
+    ok = application:stop(hornbeam_hooks),
+    ok = application:set_env(hornbeam_hooks, nodes, [N1, N2]),
+    ok = reg_calculator(),
+    Found = {ok, #{app_path => <<"calculator">>, kind => erlang}},
+    ?assertEqual(Found, gen_server:call({hornbeam_hooks, N2}, {find, <<"calculator">>}, 1000)),
+    ok = down(First),
+    ?assert(wait_until(fun() ->
+        hornbeam_hooks:execute(<<"calculator">>, <<"add">>, [2, 3], #{}) =:= {ok, 5}
+    end)),
+    ok = up(First),
+    ?assert(wait_until(fun() ->
+        (catch gen_server:call({hornbeam_hooks, N1}, {find, <<"calculator">>}, 1000)) =:= Found
+    end)),
+    ok = down(Second).
 
 %% Helpers.
 
