@@ -1,0 +1,195 @@
+// Command hornbeam runs a distributed Erlang node that serves hooks: handlers
+// registered under app paths, written in Go, Erlang or Python, callable from
+// any of them. See the README and docs/protocol.md.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node"
+)
+
+// config is what the command line asks for.
+type config struct {
+	name, sname            string
+	cookie                 string
+	listenBegin, listenEnd uint
+	tlsCert, tlsKey, tlsCA string
+	logLevel               string
+	noDemo                 bool
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the command line into a config with its own flag set.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("hornbeam", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.name, "name", "", "long node name, name@host (host defaults to this machine's full name)")
+	fs.StringVar(&c.sname, "sname", "", "short node name, name@host (host defaults to this machine's short name); default "+node.DefaultName)
+	fs.StringVar(&c.cookie, "cookie", "", "distribution cookie (default: ~/.erlang.cookie, made as erl makes it when missing)")
+	fs.UintVar(&c.listenBegin, "listen-begin", 0, "lowest port to listen on (default 15000)")
+	fs.UintVar(&c.listenEnd, "listen-end", 0, "highest port to listen on (default 65000)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate: distribution over TLS, for inet_tls_dist peers")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA bundle to verify peers with (without it peers are not verified)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("hornbeam: unexpected argument %q", fs.Arg(0))
+	}
+	if c.name != "" && c.sname != "" {
+		return c, errors.New("hornbeam: give --name or --sname, not both")
+	}
+	if c.listenBegin > 65535 || c.listenEnd > 65535 || c.listenEnd != 0 && c.listenEnd < c.listenBegin {
+		return c, fmt.Errorf("hornbeam: bad port range %d..%d", c.listenBegin, c.listenEnd)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("hornbeam: --tls-cert and --tls-key go together")
+	}
+	return c, nil
+}
+
+// nodeName completes a --name or --sname value with this machine's host name.
+func (c config) nodeName() (string, error) {
+	n, long := c.sname, false
+	if c.name != "" {
+		n, long = c.name, true
+	}
+	if n == "" {
+		return node.DefaultName, nil
+	}
+	if strings.Contains(n, "@") {
+		return n, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("hornbeam: host name for %s: %w", n, err)
+	}
+	if !long {
+		host, _, _ = strings.Cut(host, ".")
+	}
+	return n + "@" + host, nil
+}
+
+// tlsConfig loads the certificate, key and CA the flags name; nil without them.
+func (c config) tlsConfig() (*tls.Config, error) {
+	if c.tlsCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("hornbeam: loading TLS key pair: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.tlsCA == "" {
+		cfg.InsecureSkipVerify = true
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(c.tlsCA)
+	if err != nil {
+		return nil, fmt.Errorf("hornbeam: reading TLS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("hornbeam: no certificate in %s", c.tlsCA)
+	}
+	cfg.RootCAs, cfg.ClientCAs, cfg.ClientAuth = pool, pool, tls.RequireAndVerifyClientCert
+	return cfg, nil
+}
+
+// logger makes the stderr logger at the flag's level.
+func (c config) logger(out io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("hornbeam: bad --log-level %q", c.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), nil
+}
+
+// run starts the node the command line asks for and serves until SIGINT or SIGTERM.
+func run(args []string, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	engine := hooks.New(hooks.Options{})
+	defer engine.Close()
+	if !c.noDemo {
+		if err := registerDemo(engine); err != nil {
+			return err
+		}
+	}
+	return serveNode(ctx, c, engine, log)
+}
+
+// serveNode runs the distributed node until ctx ends.
+func serveNode(ctx context.Context, c config, engine *hooks.Engine, log *slog.Logger) error {
+	name, err := c.nodeName()
+	if err != nil {
+		return err
+	}
+	cookie := c.cookie
+	if cookie == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return fmt.Errorf("hornbeam: home directory for the cookie: %w", err)
+		}
+		if cookie, err = readCookie(filepath.Join(home, ".erlang.cookie")); err != nil {
+			return err
+		}
+	}
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return err
+	}
+	n, err := node.Start(ctx, node.Options{
+		Name:        name,
+		Cookie:      cookie,
+		ListenBegin: uint16(c.listenBegin),
+		ListenEnd:   uint16(c.listenEnd),
+		TLS:         tlsCfg,
+		Engine:      engine,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("hornbeam: node up", "name", n.Name(), "demo", !c.noDemo)
+	<-ctx.Done()
+	n.Stop()
+	log.Info("hornbeam: node stopped", "name", n.Name())
+	return nil
+}
