@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	ergonode "github.com/ergo-services/ergo/node"
-
 	"github.com/ergo-services/ergo/lib"
+	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
 )
 
@@ -134,10 +133,14 @@ func (c *conn) readLoop() error {
 			continue
 		}
 		if size > c.n.opts.MaxMessageSize {
-			c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "size", size, "limit", c.n.opts.MaxMessageSize)
-			if _, err := r.Discard(size); err != nil {
+			head := make([]byte, min(size, oversizedHead))
+			if _, err := io.ReadFull(r, head); err != nil {
 				return err
 			}
+			if _, err := r.Discard(size - len(head)); err != nil {
+				return err
+			}
+			c.oversized(head, size)
 			continue
 		}
 		b := takeFrame(size)[:size]

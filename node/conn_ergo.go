@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	ergonode "github.com/ergo-services/ergo/node"
-
 	"github.com/ergo-services/ergo/gen"
 	"github.com/ergo-services/ergo/lib"
+	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
 )
 
@@ -15,21 +14,21 @@ import (
 var errProxy = fmt.Errorf("node: proxy connections are not supported: %w", lib.ErrUnsupported)
 
 // The methods below implement ergo's node.ConnectionInterface: ergo's core calls them to reach processes on
-// the peer.
+// the peer. Messages from ergo processes go through fromErgo.
 
 // Send sends message to the remote pid to.
 func (c *conn) Send(_ gen.Process, to etf.Pid, message etf.Term) error {
-	return c.send(etf.Tuple{opSend, etf.Atom(""), to}, message, true)
+	return c.send(etf.Tuple{opSend, etf.Atom(""), to}, fromErgo(message), true)
 }
 
 // SendReg sends message to the process registered as to.Name on the peer.
 func (c *conn) SendReg(from gen.Process, to gen.ProcessID, message etf.Term) error {
-	return c.send(etf.Tuple{opRegSend, from.Self(), etf.Atom(""), etf.Atom(to.Name)}, message, true)
+	return c.send(etf.Tuple{opRegSend, from.Self(), etf.Atom(""), etf.Atom(to.Name)}, fromErgo(message), true)
 }
 
 // SendAlias sends message to a process alias on the peer.
 func (c *conn) SendAlias(from gen.Process, to etf.Alias, message etf.Term) error {
-	return c.send(etf.Tuple{opAliasSend, from.Self(), etf.Ref(to)}, message, true)
+	return c.send(etf.Tuple{opAliasSend, from.Self(), etf.Ref(to)}, fromErgo(message), true)
 }
 
 // Link links the local pid to the remote one.
@@ -84,7 +83,7 @@ func (c *conn) SpawnRequest(_ string, behaviorName string, request gen.RemoteSpa
 		opts = append(opts, etf.Tuple{etf.Atom("name"), etf.Atom(request.Options.Name)})
 	}
 	mfa := etf.Tuple{etf.Atom(behaviorName), etf.Atom(request.Options.Function), int64(len(args))}
-	return c.send(etf.Tuple{opSpawnRequest, request.Ref, request.From, request.From, mfa, opts}, etf.List(args), true)
+	return c.send(etf.Tuple{opSpawnRequest, request.Ref, request.From, request.From, mfa, opts}, fromErgo(etf.List(args)), true)
 }
 
 // SpawnReply answers a spawn request from the peer with the spawned pid.

@@ -1,9 +1,12 @@
 package node
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ergo-services/ergo/gen"
+	"github.com/ergo-services/ergo/lib"
 	"github.com/hornbeam-go/hornbeam/etf"
 )
 
@@ -55,6 +58,30 @@ func (c *conn) handlePacket(b []byte) {
 	}
 }
 
+// oversizedHead is how much of a packet above Options.MaxMessageSize is read to answer a $gen_call in it.
+const oversizedHead = 64 << 10
+
+// oversized answers a packet of size bytes, above the limit, of which head is the start: it is dropped, and a
+// $gen_call whose control message and From lie within head is answered {error, {badterm, Detail}}.
+func (c *conn) oversized(head []byte, size int) {
+	err := fmt.Errorf("node: a message of %d bytes exceeds the limit of %d", size, c.n.opts.MaxMessageSize)
+	if head[0] != typePassThrough {
+		c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "error", err)
+		return
+	}
+	ctl, n, cerr := etf.DecodePrefix(head[1:])
+	t, ok := ctl.(etf.Tuple)
+	op := 0
+	if ok && len(t) > 0 {
+		op, ok = smallInt(t[0])
+	}
+	if cerr != nil || !ok {
+		c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "error", err)
+		return
+	}
+	c.badPayload(op, head[1+n:], err)
+}
+
 // badPayload logs a message that does not decode and, when it is a $gen_call whose From still reads, answers
 // the caller {error, {badterm, Detail}} so it does not wait out its timeout.
 func (c *conn) badPayload(op int, payload []byte, err error) {
@@ -96,7 +123,7 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 		if r.err != nil {
 			return r.err
 		}
-		return c.router.RouteSendAlias(from, etf.Alias(alias), payload)
+		return c.route(func() error { return c.router.RouteSendAlias(from, etf.Alias(alias), toErgo(payload)) })
 	case opLink:
 		from, to := r.pid(1), r.pid(2)
 		if r.err != nil {
@@ -180,7 +207,7 @@ func (c *conn) deliver(from, to etf.Pid, payload etf.Term) error {
 		c.n.srv.handleRemote(c, from, payload)
 		return nil
 	}
-	return c.router.RouteSend(from, to, payload)
+	return c.route(func() error { return c.router.RouteSend(from, to, toErgo(payload)) })
 }
 
 // deliverReg hands a message sent to a registered name to its fast path or to ergo.
@@ -200,7 +227,33 @@ func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
 			}
 		}
 	}
-	return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, payload)
+	return c.route(func() error {
+		return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, toErgo(payload))
+	})
+}
+
+// mailboxWait is how long a message to a full ergo mailbox is retried before it is dropped with a warning.
+const mailboxWait = 5 * time.Second
+
+// route delivers a message to an ergo process. While the process's mailbox is full it retries, holding up this
+// connection's reader and so the peer's sends (back-pressure), for up to mailboxWait.
+func (c *conn) route(deliver func() error) error {
+	deadline := time.Now().Add(mailboxWait)
+	backoff := 50 * time.Microsecond
+	for {
+		err := deliver()
+		if !errors.Is(err, lib.ErrProcessMailboxFull) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-c.done:
+			t.Stop()
+			return errClosed
+		}
+		backoff = min(2*backoff, 10*time.Millisecond)
+	}
 }
 
 // exitSignal routes an exit signal: one that reaches an erpc call stops it, a link exit goes to ergo, and an

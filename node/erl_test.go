@@ -1,14 +1,16 @@
 package node
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,30 +96,48 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// erl is an erl node started for a test.
+// erl is an erl node started for a test; its output is collected line by line.
 type erl struct {
-	name string
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	done chan struct{}
+	name  string
+	cmd   *exec.Cmd
+	lines chan string // every line printed, in order; closed when erl exits
+	done  chan struct{}
+
+	mu  sync.Mutex
+	out strings.Builder
 }
 
-// startErl runs `erl -eval script` as a distributed node with cookie; the script sees the atom Go bound to
-// goNode through the macro-free variable binding prepended here. The node is killed at cleanup.
+// startErl runs `erl -eval script` as a distributed node with cookie; the script sees the Go node's name bound
+// to the variable Go. The node is killed at cleanup.
 func startErl(t *testing.T, cookie, goNode, script string) *erl {
 	t.Helper()
 	name := uniqueName("e")
 	eval := fmt.Sprintf("Go = '%s', %s", goNode, script)
 	cmd := exec.Command("erl", "-sname", name, "-setcookie", cookie, "-noshell", "-noinput", "-eval", eval)
 	cmd.Env = append(os.Environ(), "ERL_CRASH_DUMP_SECONDS=0")
-	out := &bytes.Buffer{}
-	cmd.Stdout = out
-	cmd.Stderr = out
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	cmd.Stderr = pw
 	require.NoError(t, cmd.Start())
-	e := &erl{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	e := &erl{name: name, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
-		close(e.done)
+		_ = pw.Close()
+	}()
+	go func() {
+		defer close(e.done)
+		defer close(e.lines)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			e.mu.Lock()
+			e.out.WriteString(sc.Text() + "\n")
+			e.mu.Unlock()
+			select {
+			case e.lines <- sc.Text():
+			default:
+			}
+		}
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -126,16 +146,47 @@ func startErl(t *testing.T, cookie, goNode, script string) *erl {
 	return e
 }
 
-// runErl runs script on a fresh erl node and returns what it printed once it halts, failing after timeout.
-func runErl(t *testing.T, cookie, goNode, script string, timeout time.Duration) string {
+// output returns everything erl printed so far.
+func (e *erl) output() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.out.String()
+}
+
+// waitLine waits for a line equal to want.
+func (e *erl) waitLine(t *testing.T, want string, timeout time.Duration) {
 	t.Helper()
-	e := startErl(t, cookie, goNode, script+", halt().")
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-e.lines:
+			if !ok {
+				t.Fatalf("erl exited before printing %q; output:\n%s", want, e.output())
+			}
+			if strings.TrimSpace(l) == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("erl did not print %q within %v; output:\n%s", want, timeout, e.output())
+		}
+	}
+}
+
+// wait waits for erl to exit and returns its output.
+func (e *erl) wait(t *testing.T, timeout time.Duration) string {
+	t.Helper()
 	select {
 	case <-e.done:
 	case <-time.After(timeout):
 		_ = e.cmd.Process.Kill()
 		<-e.done
-		t.Fatalf("erl did not halt within %v; output:\n%s", timeout, e.out.String())
+		t.Fatalf("erl did not halt within %v; output:\n%s", timeout, e.output())
 	}
-	return e.out.String()
+	return e.output()
+}
+
+// runErl runs script on a fresh erl node and returns what it printed once it halts, failing after timeout.
+func runErl(t *testing.T, cookie, goNode, script string, timeout time.Duration) string {
+	t.Helper()
+	return startErl(t, cookie, goNode, script+", halt().").wait(t, timeout)
 }

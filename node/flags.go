@@ -6,8 +6,12 @@ import (
 )
 
 // ergo registers -ergo.* flags on the global flag set when its lib package loads; this package drops them so
-// a program's own flags are the only ones on flag.CommandLine.
+// a program's own flags are the only ones on flag.CommandLine. ergo's warnings, which go to the standard
+// logger past Options.Logger, are switched off: what they report is logged by this package.
 func init() {
+	if f := flag.Lookup("ergo.warning"); f != nil {
+		_ = f.Value.Set("false")
+	}
 	kept := flag.NewFlagSet(flag.CommandLine.Name(), flag.CommandLine.ErrorHandling())
 	kept.SetOutput(flag.CommandLine.Output())
 	kept.Usage = func() { flag.Usage() }

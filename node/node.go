@@ -128,6 +128,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Listeners: []ergonode.Listener{{ListenBegin: opts.ListenBegin, ListenEnd: opts.ListenEnd}},
 		Flags:     flags,
 		TLS:       opts.TLS,
+		Handshake: newHandshake(n.log),
 		Proto:     &proto{n: n},
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
