@@ -94,6 +94,47 @@ type decodeState struct {
 	maxDepth int
 	maxSize  int
 	alias    bool
+	terms    []Term // unused part of a chunk that small tuples and lists are cut from
+	pairs    []Pair // the same for small maps
+}
+
+// Chunk sizes for small containers: cutting them from one allocation saves
+// an allocation each, and a container kept alone keeps at most a chunk alive.
+const (
+	termChunk = 128
+	pairChunk = 64
+)
+
+// newTerms returns n zeroed elements for a tuple or list.
+func (d *decodeState) newTerms(n int) []Term {
+	if n == 0 {
+		return []Term{}
+	}
+	if n > termChunk/4 {
+		return make([]Term, n)
+	}
+	if n > len(d.terms) {
+		d.terms = make([]Term, termChunk)
+	}
+	t := d.terms[:n:n]
+	d.terms = d.terms[n:]
+	return t
+}
+
+// newPairs returns n zeroed pairs for a map.
+func (d *decodeState) newPairs(n int) Map {
+	if n == 0 {
+		return Map{}
+	}
+	if n > pairChunk/4 {
+		return make(Map, n)
+	}
+	if n > len(d.pairs) {
+		d.pairs = make([]Pair, pairChunk)
+	}
+	m := d.pairs[:n:n]
+	d.pairs = d.pairs[n:]
+	return m
 }
 
 func (d *decodeState) fail(tag byte, off int, msg string) error {
@@ -171,11 +212,12 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 	case tagFloat:
 		return d.oldFloat(i)
 	case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8:
-		name, latin1, j, err := d.atomBytes(i)
+		name, _, j, err := d.atomBytes(i)
 		if err != nil {
 			return nil, i, err
 		}
-		return atomTerm(name, latin1), j, nil
+		_, t, err := d.atomOf(name, tag, i)
+		return t, j, err
 	case tagSmallTuple, tagLargeTuple:
 		return d.tuple(i, left)
 	case tagNil:
@@ -248,41 +290,60 @@ func (d *decodeState) oldFloat(i int) (Term, int, error) {
 }
 
 // atomBytes reads an atom of any of the four atom tags at i and returns its
-// name bytes (aliasing the input) and whether they are Latin-1.
-func (d *decodeState) atomBytes(i int) ([]byte, bool, int, error) {
+// name bytes (aliasing the input) and tag; atomOf checks the name.
+func (d *decodeState) atomBytes(i int) ([]byte, byte, int, error) {
 	b := d.b
 	if i >= len(b) {
-		return nil, false, i, d.short(0, i, i+1)
+		return nil, 0, i, d.short(0, i, i+1)
 	}
 	tag := b[i]
 	var n, j int
 	switch tag {
 	case tagSmallAtom, tagSmallAtomUTF8:
 		if i+2 > len(b) {
-			return nil, false, i, d.short(tag, i, i+2)
+			return nil, tag, i, d.short(tag, i, i+2)
 		}
 		n, j = int(b[i+1]), i+2
 	case tagAtom, tagAtomUTF8:
 		if i+3 > len(b) {
-			return nil, false, i, d.short(tag, i, i+3)
+			return nil, tag, i, d.short(tag, i, i+3)
 		}
 		n, j = d.u16(i+1), i+3
 	default:
-		return nil, false, i, d.fail(0, i, "want an atom, got tag "+strconv.Itoa(int(tag)))
+		return nil, tag, i, d.fail(0, i, "want an atom, got tag "+strconv.Itoa(int(tag)))
 	}
 	if n > len(b)-j {
-		return nil, false, i, d.short(tag, i, j+n)
+		return nil, tag, i, d.short(tag, i, j+n)
 	}
-	name := b[j : j+n]
+	return b[j : j+n], tag, j + n, nil
+}
+
+// atomOf returns the Atom named by the name bytes of the atom with tag at i,
+// and its term: a bool for true and false, else the Atom. A UTF-8 name is
+// validated only when it is not already interned.
+func (d *decodeState) atomOf(name []byte, tag byte, i int) (Atom, Term, error) {
 	latin1 := tag == tagAtom || tag == tagSmallAtom
 	if latin1 {
-		if n > maxAtomChars {
-			return nil, false, i, d.fail(tag, i, "atom longer than 255 characters in")
+		if len(name) > maxAtomChars {
+			return "", nil, d.fail(tag, i, "atom longer than 255 characters in")
 		}
-	} else if !validAtomUTF8(name) {
-		return nil, false, i, d.fail(tag, i, "invalid UTF-8 or more than 255 characters in")
+		if !isASCII(name) {
+			a := Atom(latin1ToUTF8(name))
+			return a, a, nil
+		}
 	}
-	return name, latin1, j + n, nil
+	slot, e := lookupAtom(name)
+	if e != nil {
+		return e.atom, e.term, nil
+	}
+	if !latin1 && !validAtomUTF8(name) {
+		return "", nil, d.fail(tag, i, "invalid UTF-8 or more than 255 characters in")
+	}
+	a := Atom(name)
+	if slot != nil {
+		slot.Store(&atomEntry{atom: a, term: a})
+	}
+	return a, a, nil
 }
 
 // validAtomUTF8 reports whether name is UTF-8 of at most 255 characters.
@@ -295,28 +356,12 @@ func validAtomUTF8(name []byte) bool {
 
 // atom reads an atom and returns it as an Atom (never as a bool).
 func (d *decodeState) atom(i int) (Atom, int, error) {
-	name, latin1, j, err := d.atomBytes(i)
+	name, tag, j, err := d.atomBytes(i)
 	if err != nil {
 		return "", i, err
 	}
-	if latin1 && !isASCII(name) {
-		return Atom(latin1ToUTF8(name)), j, nil
-	}
-	if e := internAtom(name); e != nil {
-		return e.atom, j, nil
-	}
-	return Atom(name), j, nil
-}
-
-// atomTerm returns the term for an atom name: a bool for true and false, else an Atom.
-func atomTerm(name []byte, latin1 bool) Term {
-	if latin1 && !isASCII(name) {
-		return Atom(latin1ToUTF8(name))
-	}
-	if e := internAtom(name); e != nil {
-		return e.term
-	}
-	return Atom(name)
+	a, _, err := d.atomOf(name, tag, i)
+	return a, j, err
 }
 
 func isASCII(b []byte) bool {
@@ -356,29 +401,34 @@ var (
 	falseEntry = &atomEntry{atom: "false", term: false}
 )
 
-// internAtom returns the interned entry for an atom name, or nil if the name is too long.
-func internAtom(name []byte) *atomEntry {
+// atomHash picks a cache slot from the length and three bytes of a name:
+// cheap, and distinct for the atoms a node sees most.
+func atomHash(name []byte) uint32 {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	h := uint32(n) | uint32(name[0])<<8 | uint32(name[n/2])<<16 | uint32(name[n-1])<<24
+	return (h * 0x9e3779b1) >> 20
+}
+
+// lookupAtom returns the interned entry for name, or the cache slot to
+// intern it in, or neither for a name too long to intern.
+func lookupAtom(name []byte) (*atomic.Pointer[atomEntry], *atomEntry) {
 	if len(name) > atomCacheMaxLen {
-		return nil
+		return nil, nil
 	}
 	switch string(name) {
 	case "true":
-		return trueEntry
+		return nil, trueEntry
 	case "false":
-		return falseEntry
+		return nil, falseEntry
 	}
-	h := uint32(2166136261)
-	for _, c := range name {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	slot := &atomCache[h&(atomCacheSize-1)]
+	slot := &atomCache[atomHash(name)&(atomCacheSize-1)]
 	if e := slot.Load(); e != nil && string(e.atom) == string(name) {
-		return e
+		return slot, e
 	}
-	a := Atom(name)
-	e := &atomEntry{atom: a, term: a}
-	slot.Store(e)
-	return e
+	return slot, nil
 }
 
 func (d *decodeState) tuple(i, left int) (Term, int, error) {
@@ -402,7 +452,7 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	if n > 0 && left <= 0 {
 		return nil, i, d.fail(tag, i, "nesting deeper than MaxDepth at")
 	}
-	t := make(Tuple, n)
+	t := Tuple(d.newTerms(n))
 	for k := range t {
 		v, next, err := d.value(j, left-1)
 		if err != nil {
@@ -446,7 +496,7 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	if left <= 0 {
 		return nil, i, d.fail(tagList, i, "nesting deeper than MaxDepth at")
 	}
-	l := make(List, n)
+	l := List(d.newTerms(n))
 	for k := range l {
 		v, next, err := d.value(j, left-1)
 		if err != nil {
@@ -587,7 +637,7 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 	if n > 0 && left <= 0 {
 		return nil, i, d.fail(tagMap, i, "nesting deeper than MaxDepth at")
 	}
-	m := make(Map, n)
+	m := d.newPairs(n)
 	for k := range m {
 		key, next, err := d.value(j, left-1)
 		if err != nil {

@@ -153,3 +153,50 @@ func TestDecodeDeepNesting(t *testing.T) {
 		t.Errorf("Decode(too deep) error = %v; want one naming MaxDepth", err)
 	}
 }
+
+func TestDecodeHugeLengthDoesNotAllocate(t *testing.T) {
+	inputs := [][]byte{
+		{131, 105, 127, 255, 255, 255},
+		{131, 108, 255, 255, 255, 255, 106},
+		{131, 116, 127, 255, 255, 255},
+		{131, 109, 127, 255, 255, 255},
+		{131, 111, 127, 255, 255, 255, 0},
+		{131, 80, 0, 0, 16, 0, 120, 156},
+	}
+	for _, in := range inputs {
+		allocs := testing.AllocsPerRun(10, func() {
+			if _, err := Decode(in); err == nil {
+				t.Fatalf("Decode(%v) succeeded", in)
+			}
+		})
+		if allocs > 8 {
+			t.Errorf("Decode(%v) made %v allocations; want a few for the error", in, allocs)
+		}
+	}
+}
+
+func TestDecodeConcurrent(t *testing.T) {
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for k := 0; k < 200; k++ {
+				for _, c := range erlCases {
+					got, err := Decode(c.b)
+					if err == nil && !Equal(got, c.want) {
+						err = errors.New("decoded " + c.name + " differently")
+					}
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
