@@ -1,6 +1,7 @@
 package etf
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -45,8 +46,9 @@ func (d *Decoder) Decode(v any) error {
 	return FromTerm(t, v)
 }
 
-// Buffered returns the bytes read from the stream but not yet decoded.
-func (d *Decoder) Buffered() []byte { return d.buf[d.off:] }
+// Buffered returns a reader of the bytes read from the stream but not yet
+// decoded; it is valid until the next call to Decode.
+func (d *Decoder) Buffered() io.Reader { return bytes.NewReader(d.buf[d.off:]) }
 
 func (d *Decoder) next() (Term, error) {
 	for d.err == nil {

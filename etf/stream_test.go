@@ -71,3 +71,15 @@ func TestStreamErrors(t *testing.T) {
 		t.Errorf("Decode(65536-byte binary, MaxSize 1000) = %v; want a MaxSize error", err)
 	}
 }
+
+func TestDecoderBuffered(t *testing.T) {
+	dec := NewDecoder(bytes.NewReader([]byte{131, 97, 1, 'r', 'e', 's', 't'}))
+	var got Term
+	if err := dec.Decode(&got); err != nil || got != int64(1) {
+		t.Fatalf("Decode = %v, %v; want 1, nil", got, err)
+	}
+	rest, _ := io.ReadAll(dec.Buffered())
+	if string(rest) != "rest" {
+		t.Errorf("Buffered() = %q; want %q", rest, "rest")
+	}
+}
