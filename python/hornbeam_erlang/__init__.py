@@ -1,0 +1,47 @@
+"""Hornbeam hooks for Python: register handlers, call hooks anywhere in the cluster.
+
+Spec: docs/python.md
+
+    from hornbeam_erlang import register_hook, execute
+
+    register_hook('calc', lambda action, a, b: a + b)
+    execute('calc', 'add', 1, 2)  # 3
+
+The codec is ``hornbeam_erlang.etf`` (its ``Port`` is an Erlang port id; the
+frame channel is ``hornbeam_erlang.port.Port``); the frame protocol lives in
+``hornbeam_erlang.connection``; ``python3 -m hornbeam_erlang.worker`` runs a
+worker for the node.
+"""
+
+from .api import (
+    await_result,
+    connection,
+    execute,
+    execute_async,
+    register_hook,
+    stream,
+    stream_async,
+    unregister_hook,
+)
+from .etf import Atom, BitString, Export, Fun, ImproperList, IncompleteData, Pid, Ref
+from .hooks import HookError
+
+__all__ = [
+    "Atom",
+    "BitString",
+    "Export",
+    "Fun",
+    "HookError",
+    "ImproperList",
+    "IncompleteData",
+    "Pid",
+    "Ref",
+    "await_result",
+    "connection",
+    "execute",
+    "execute_async",
+    "register_hook",
+    "stream",
+    "stream_async",
+    "unregister_hook",
+]

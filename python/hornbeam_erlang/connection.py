@@ -1,0 +1,605 @@
+"""The frame protocol between a Python process and the hornbeam node.
+
+Spec: docs/python.md ("Frame protocol")
+
+One ``Connection`` per process. One reader thread reads every frame:
+replies wake the thread waiting for them, incoming calls and streams run in a
+pool of threads, so a handler may itself call the node (even back into this
+process) while other calls go on. Frames are written whole under the port's
+write lock; stream chunks go through one flusher thread that batches the
+chunks waiting for it into one ``{chunks, Id, [C...]}`` frame.
+"""
+
+import asyncio
+import collections
+import itertools
+import logging
+import os
+import queue
+import threading
+from typing import Any, AsyncIterator, Callable, Deque, Dict, Iterator, List, Optional, Tuple
+
+from . import etf
+from .etf import Atom, Opaque
+from .hooks import (
+    BAD_REQUEST,
+    ERROR,
+    OK,
+    Hook,
+    HookError,
+    Outcome,
+    Registry,
+    capture,
+    error_term,
+    is_stream,
+)
+from .port import Port
+
+__all__ = ["DEFAULT_WINDOW", "PROTOCOL_VERSION", "Connection"]
+
+PROTOCOL_VERSION = 1
+DEFAULT_WINDOW = 64
+"""Chunks a stream consumer lets the producer send ahead, as in docs/protocol.md."""
+
+log = logging.getLogger("hornbeam_erlang")
+
+HELLO = Atom("hello")
+READY = Atom("ready")
+CALL = Atom("call")
+STREAM = Atom("stream")
+CREDIT = Atom("credit")
+CANCEL = Atom("cancel")
+REPLY = Atom("reply")
+CHUNK = Atom("chunk")
+CHUNKS = Atom("chunks")
+DONE = Atom("done")
+REGISTER = Atom("register")
+UNREGISTER = Atom("unregister")
+EXECUTE = Atom("execute")
+EXECUTE_ASYNC = Atom("execute_async")
+AWAIT_RESULT = Atom("await_result")
+CLOSED = Atom("closed")
+
+
+class _Waiter:
+    """One reply slot: ``wait`` blocks until ``set`` runs, exactly once."""
+
+    __slots__ = ("_lock", "result")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.result: Outcome = (ERROR, CLOSED)
+
+    def set(self, result: Outcome) -> None:
+        self.result = result
+        self._lock.release()
+
+    def wait(self) -> Outcome:
+        self._lock.acquire()
+        return self.result
+
+
+class _Pool:
+    """Daemon threads that run submitted calls; a new thread starts when none is idle.
+
+    Threads never exceed ``limit``; past it, calls queue. A generous limit
+    keeps nested calls (Python to node to Python) from waiting on each other.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._queue: "queue.SimpleQueue[Tuple[Callable[..., None], Tuple[Any, ...]]]" = (
+            queue.SimpleQueue())
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._threads = 0
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on a pool thread."""
+        with self._lock:
+            spawn = False
+            if self._idle:
+                self._idle -= 1
+            elif self._threads < self._limit:
+                self._threads += 1
+                spawn = True
+        self._queue.put((fn, args))
+        if spawn:
+            threading.Thread(target=self._work, name="hornbeam-call", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            fn, args = self._queue.get()
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("hornbeam_erlang: call failed outside its handler")
+            with self._lock:
+                self._idle += 1
+
+
+class _Served:
+    """A call or stream the peer asked for, running here; the peer may cancel it."""
+
+    __slots__ = ("id", "cond", "credit", "cancelled", "pending", "end")
+
+    def __init__(self, request_id: int, credit: int) -> None:
+        self.id = request_id
+        self.cond = threading.Condition(threading.Lock())
+        self.credit = credit
+        self.cancelled = False
+        self.pending: List[Opaque] = []
+        self.end: Optional[Tuple[Any, ...]] = None
+
+    def add_credit(self, n: int) -> None:
+        with self.cond:
+            self.credit += n
+            self.cond.notify()
+
+    def cancel(self) -> None:
+        with self.cond:
+            self.cancelled = True
+            self.pending.clear()
+            self.cond.notify()
+
+    def wait_credit(self) -> bool:
+        """Block until a chunk may be sent; False once the stream is cancelled."""
+        with self.cond:
+            while self.credit <= 0 and not self.cancelled:
+                self.cond.wait()
+            return not self.cancelled
+
+    def push(self, chunk: Any) -> None:
+        """Queue one chunk, encoded now so a bad value fails in its producer."""
+        encoded = Opaque(etf.encode(chunk)[1:])
+        with self.cond:
+            self.credit -= 1
+            if not self.cancelled:
+                self.pending.append(encoded)
+
+    def finish(self, end: Tuple[Any, ...]) -> None:
+        with self.cond:
+            if not self.cancelled:
+                self.end = end
+
+    def take(self) -> List[bytes]:
+        """Return the frames for what is queued: chunks first, then the end."""
+        with self.cond:
+            items, self.pending = self.pending, []
+            end, self.end = self.end, None
+        frames = []
+        if len(items) == 1:
+            frames.append(etf.encode((CHUNK, self.id, items[0])))
+        elif items:
+            frames.append(etf.encode((CHUNKS, self.id, items)))
+        if end is not None:
+            frames.append(etf.encode(end))
+        return frames
+
+
+class _Inbound:
+    """A stream this side asked for: chunks as they arrive, then the end."""
+
+    __slots__ = ("id", "window", "cond", "items", "end", "waker")
+
+    def __init__(self, request_id: int, window: int) -> None:
+        self.id = request_id
+        self.window = window
+        self.cond = threading.Condition(threading.Lock())
+        self.items: Deque[Any] = collections.deque()
+        self.end: Optional[Outcome] = None
+        self.waker: Optional[Callable[[], None]] = None
+
+    def feed(self, items: List[Any], end: Optional[Outcome]) -> None:
+        with self.cond:
+            self.items.extend(items)
+            if end is not None and self.end is None:
+                self.end = end
+            self.cond.notify()
+            waker = self.waker
+        if waker is not None:
+            waker()
+
+    def take(self, block: bool) -> Optional[List[Any]]:
+        """Return the chunks that arrived; [] at the end; None if none yet and not blocking.
+
+        Raises ``HookError`` when the stream ended with an error.
+        """
+        with self.cond:
+            while not self.items and self.end is None:
+                if not block:
+                    return None
+                self.cond.wait()
+            if self.items:
+                items = list(self.items)
+                self.items.clear()
+                return items
+            end = self.end
+        if end[0] is ERROR:
+            raise HookError(end[1])
+        return []
+
+
+class Connection:
+    """This process's link to the node over one ``Port``.
+
+    Hooks in ``registry`` answer the node's calls; the request methods
+    (``execute`` and the rest) block only their calling thread.
+    """
+
+    def __init__(self, port: Port, registry: Registry, max_threads: int = 1024) -> None:
+        self._port = port
+        self._registry = registry
+        self._ids = itertools.count(1)
+        self._pending: Dict[int, _Waiter] = {}
+        self._inbound: Dict[int, _Inbound] = {}
+        self._served: Dict[int, _Served] = {}
+        self._pool = _Pool(max_threads)
+        self._dirty: Dict[int, _Served] = {}
+        self._dirty_cond = threading.Condition(threading.Lock())
+        self._closed = threading.Event()
+        self._shutdown_lock = threading.Lock()
+        self._close_reason: Any = CLOSED
+        self._dispatch: Dict[Any, Callable[[Tuple[Any, ...]], None]] = {
+            REPLY: self._on_reply,
+            CHUNK: self._on_chunk,
+            CHUNKS: self._on_chunks,
+            DONE: self._on_done,
+            ERROR: self._on_stream_error,
+            CALL: self._on_call,
+            STREAM: self._on_stream,
+            CREDIT: self._on_credit,
+            CANCEL: self._on_cancel,
+        }
+
+    def start(self) -> None:
+        """Send ``hello`` and start the reader and flusher threads."""
+        self._send((HELLO, PROTOCOL_VERSION, os.getpid()))
+        threading.Thread(target=self._read_loop, name="hornbeam-reader", daemon=True).start()
+        threading.Thread(target=self._flush_loop, name="hornbeam-flusher", daemon=True).start()
+
+    def ready(self) -> None:
+        """Tell the node this worker's module has registered its hooks."""
+        self._send((READY,))
+
+    @property
+    def closed(self) -> bool:
+        """Whether the link is down."""
+        return self._closed.is_set()
+
+    def wait_closed(self, timeout: Optional[float] = None) -> bool:
+        """Block until the link is down (EOF from the node); False on timeout."""
+        return self._closed.wait(timeout)
+
+    def close(self) -> None:
+        """Close the port; the reader sees the end and fails what is waiting."""
+        self._port.close()
+        self._shutdown(CLOSED)
+
+    # Requests to the node.
+
+    def register(self, hook: Hook) -> None:
+        """Tell the node that this process serves ``hook.app_path``."""
+        self._request(lambda i: (REGISTER, i, hook.app_path, hook.kind, hook.actions))
+
+    def unregister(self, app_path: str) -> None:
+        """Tell the node that this process no longer serves ``app_path``."""
+        self._request(lambda i: (UNREGISTER, i, app_path))
+
+    def execute(self, app_path: str, action: str, args: List[Any], kwargs: Dict[str, Any]) -> Any:
+        """Call a hook through the node; return its value or raise ``HookError``."""
+        return self._request(lambda i: (EXECUTE, i, app_path, action, args, kwargs))
+
+    def execute_async(self, app_path: str, action: str, args: List[Any],
+                      kwargs: Dict[str, Any]) -> Any:
+        """Start a hook call on the node; return its task id."""
+        return self._request(lambda i: (EXECUTE_ASYNC, i, app_path, action, args, kwargs))
+
+    def await_result(self, task_id: Any, timeout_ms: int) -> Any:
+        """Wait up to ``timeout_ms`` for a task's value; ``HookError`` ``timeout`` after."""
+        return self._request(lambda i: (AWAIT_RESULT, i, task_id, timeout_ms))
+
+    def stream(self, app_path: str, action: str, args: List[Any], kwargs: Dict[str, Any],
+               window: int = DEFAULT_WINDOW) -> Iterator[Any]:
+        """Yield a hook's chunks through the node; closing early cancels the producer."""
+        inbound = self._open_stream(app_path, action, args, kwargs, window)
+        consumed = 0
+        try:
+            while True:
+                items = inbound.take(block=True)
+                if not items:
+                    return
+                for item in items:
+                    yield item
+                consumed = self._grant(inbound, consumed + len(items))
+        finally:
+            self._close_stream(inbound)
+
+    async def stream_async(self, app_path: str, action: str, args: List[Any],
+                           kwargs: Dict[str, Any],
+                           window: int = DEFAULT_WINDOW) -> AsyncIterator[Any]:
+        """Like ``stream``, but waits on the running event loop instead of blocking it."""
+        loop = asyncio.get_running_loop()
+        inbound = self._open_stream(app_path, action, args, kwargs, window)
+        wake = asyncio.Event()
+
+        def waker() -> None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass
+        inbound.waker = waker
+        consumed = 0
+        try:
+            while True:
+                items = inbound.take(block=False)
+                if items is None:
+                    await wake.wait()
+                    wake.clear()
+                    continue
+                if not items:
+                    return
+                for item in items:
+                    yield item
+                consumed = self._grant(inbound, consumed + len(items))
+        finally:
+            self._close_stream(inbound)
+
+    def _open_stream(self, app_path: str, action: str, args: List[Any], kwargs: Dict[str, Any],
+                     window: int) -> _Inbound:
+        request_id = next(self._ids)
+        inbound = _Inbound(request_id, window)
+        self._inbound[request_id] = inbound
+        if self._closed.is_set():
+            self._inbound.pop(request_id, None)
+            raise HookError(self._close_reason)
+        try:
+            self._send((STREAM, request_id, app_path, action, args, kwargs, window))
+        except BaseException:
+            self._inbound.pop(request_id, None)
+            raise
+        return inbound
+
+    def _grant(self, inbound: _Inbound, consumed: int) -> int:
+        """Return credit once about half a window is consumed; return what is left to grant."""
+        if consumed >= max(1, inbound.window // 2) and inbound.id in self._inbound:
+            self._send((CREDIT, inbound.id, consumed))
+            return 0
+        return consumed
+
+    def _close_stream(self, inbound: _Inbound) -> None:
+        if self._inbound.pop(inbound.id, None) is not None and not self._closed.is_set():
+            try:
+                self._send((CANCEL, inbound.id))
+            except (HookError, OSError):
+                pass
+
+    def _request(self, make: Callable[[int], Tuple[Any, ...]]) -> Any:
+        request_id = next(self._ids)
+        waiter = _Waiter()
+        self._pending[request_id] = waiter
+        if self._closed.is_set():
+            self._pending.pop(request_id, None)
+            raise HookError(self._close_reason)
+        try:
+            self._send(make(request_id))
+        except BaseException:
+            self._pending.pop(request_id, None)
+            raise
+        status, value = waiter.wait()
+        if status is OK:
+            return value
+        raise HookError(value)
+
+    def _send(self, term: Tuple[Any, ...]) -> None:
+        data = etf.encode(term)
+        try:
+            self._port.write_frame(data)
+        except OSError as exc:
+            raise HookError(CLOSED, str(exc)) from None
+
+    # Frames from the node.
+
+    def _read_loop(self) -> None:
+        reason: Any = CLOSED
+        try:
+            while True:
+                frame = self._port.read_frame()
+                try:
+                    msg, rest = etf.decode(frame)
+                except ValueError as exc:
+                    log.error("hornbeam_erlang: dropped a frame that does not decode: %s", exc)
+                    continue
+                if rest:
+                    log.error("hornbeam_erlang: dropped a frame with %d stray bytes", len(rest))
+                    continue
+                self._handle(msg)
+        except EOFError:
+            reason = CLOSED
+        except (OSError, ValueError) as exc:
+            log.error("hornbeam_erlang: link to the node failed: %s", exc)
+            reason = (CLOSED, str(exc))
+        finally:
+            self._shutdown(reason)
+
+    def _handle(self, msg: Any) -> None:
+        handler = None
+        if type(msg) is tuple and len(msg) >= 2 and type(msg[1]) is int:
+            handler = self._dispatch.get(msg[0])
+        if handler is not None:
+            try:
+                handler(msg)
+                return
+            except (ValueError, TypeError):
+                pass
+        log.error("hornbeam_erlang: bad frame from the node: %r", msg)
+        if type(msg) is tuple and len(msg) >= 2 and type(msg[1]) is int and msg[0] in (CALL, STREAM):
+            self._reply(msg[1], (ERROR, (BAD_REQUEST, msg)))
+
+    def _on_reply(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, result = msg
+        if type(result) is not tuple or len(result) != 2 or result[0] not in (OK, ERROR):
+            result = (ERROR, (BAD_REQUEST, result))
+        waiter = self._pending.pop(request_id, None)
+        if waiter is not None:
+            waiter.set(result)
+
+    def _feed(self, request_id: int, items: List[Any], end: Optional[Outcome]) -> None:
+        inbound = self._inbound.get(request_id)
+        if inbound is None:
+            return
+        if end is not None:
+            self._inbound.pop(request_id, None)
+        inbound.feed(items, end)
+
+    def _on_chunk(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, chunk = msg
+        self._feed(request_id, [chunk], None)
+
+    def _on_chunks(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, chunks = msg
+        if type(chunks) is not list:
+            raise ValueError("chunks must be a list")
+        self._feed(request_id, chunks, None)
+
+    def _on_done(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id = msg
+        self._feed(request_id, [], (OK, None))
+
+    def _on_stream_error(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, reason = msg
+        self._feed(request_id, [], (ERROR, reason))
+
+    def _on_call(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, app_path, action, args, kwargs = msg
+        served = _Served(request_id, 0)
+        self._served[request_id] = served
+        self._pool.submit(self._run_call, served, app_path, action, args, kwargs)
+
+    def _on_stream(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, app_path, action, args, kwargs, window = msg
+        if type(window) is not int or window < 0:
+            raise ValueError("window must be a non-negative integer")
+        served = _Served(request_id, window)
+        self._served[request_id] = served
+        self._pool.submit(self._run_stream, served, app_path, action, args, kwargs)
+
+    def _on_credit(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id, n = msg
+        if type(n) is not int or n < 0:
+            raise ValueError("credit must be a non-negative integer")
+        served = self._served.get(request_id)
+        if served is not None:
+            served.add_credit(n)
+
+    def _on_cancel(self, msg: Tuple[Any, ...]) -> None:
+        _, request_id = msg
+        served = self._served.get(request_id)
+        if served is not None:
+            served.cancel()
+
+    # Serving the node's calls, on pool threads.
+
+    def _call_value(self, app_path: Any, action: Any, args: Any, kwargs: Any) -> Any:
+        value = self._registry.get(app_path).call(action, args, kwargs)
+        if is_stream(value):
+            return list(value)
+        return value
+
+    def _run_call(self, served: _Served, app_path: Any, action: Any, args: Any,
+                  kwargs: Any) -> None:
+        try:
+            result = capture(self._call_value, app_path, action, args, kwargs)
+            if not served.cancelled:
+                self._reply(served.id, result)
+        finally:
+            self._served.pop(served.id, None)
+
+    def _reply(self, request_id: int, result: Outcome) -> None:
+        try:
+            data = etf.encode((REPLY, request_id, result))
+        except TypeError as exc:
+            data = etf.encode((REPLY, request_id, (ERROR, error_term(exc))))
+        try:
+            self._port.write_frame(data)
+        except OSError as exc:
+            log.error("hornbeam_erlang: cannot reply to call %d: %s", request_id, exc)
+
+    def _stream_value(self, app_path: Any, action: Any, args: Any, kwargs: Any) -> Any:
+        return self._registry.get(app_path).call(action, args, kwargs)
+
+    def _run_stream(self, served: _Served, app_path: Any, action: Any, args: Any,
+                    kwargs: Any) -> None:
+        try:
+            status, value = capture(self._stream_value, app_path, action, args, kwargs)
+            if status is ERROR:
+                served.finish((ERROR, served.id, value))
+            elif not is_stream(value):
+                if served.wait_credit():
+                    served.push(value)
+                    served.finish((DONE, served.id))
+            else:
+                self._drain(served, value)
+        except Exception as exc:
+            served.finish((ERROR, served.id, error_term(exc)))
+        finally:
+            self._served.pop(served.id, None)
+            self._mark(served)
+
+    def _drain(self, served: _Served, chunks: Iterator[Any]) -> None:
+        try:
+            while not served.cancelled:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    served.finish((DONE, served.id))
+                    return
+                if not served.wait_credit():
+                    return
+                served.push(chunk)
+                self._mark(served)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def _mark(self, served: _Served) -> None:
+        with self._dirty_cond:
+            self._dirty[served.id] = served
+            self._dirty_cond.notify()
+
+    def _flush_loop(self) -> None:
+        while True:
+            with self._dirty_cond:
+                while not self._dirty and not self._closed.is_set():
+                    self._dirty_cond.wait()
+                if self._closed.is_set():
+                    return
+                batch, self._dirty = self._dirty, {}
+            frames = []
+            for served in batch.values():
+                frames.extend(served.take())
+            if not frames:
+                continue
+            try:
+                self._port.write_frames(frames)
+            except OSError as exc:
+                log.error("hornbeam_erlang: cannot write stream chunks: %s", exc)
+
+    def _shutdown(self, reason: Any) -> None:
+        with self._shutdown_lock:
+            if self._closed.is_set():
+                return
+            self._close_reason = reason
+            self._closed.set()
+        while self._pending:
+            _, waiter = self._pending.popitem()
+            waiter.set((ERROR, reason))
+        while self._inbound:
+            _, inbound = self._inbound.popitem()
+            inbound.feed([], (ERROR, reason))
+        for served in list(self._served.values()):
+            served.cancel()
+        with self._dirty_cond:
+            self._dirty_cond.notify_all()

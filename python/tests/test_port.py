@@ -1,0 +1,66 @@
+"""Tests of {packet,4} framing."""
+
+import os
+import socket
+import threading
+import unittest
+
+from hornbeam_erlang.port import MAX_FRAME, Port
+
+
+class TestPort(unittest.TestCase):
+    """Frames over pipes and sockets."""
+
+    def pipe_pair(self) -> "tuple[Port, int]":
+        read_fd, write_fd = os.pipe()
+        port = Port(read_fd, os.open(os.devnull, os.O_WRONLY))
+        self.addCleanup(port.close)
+        return port, write_fd
+
+    def test_frames_in_pieces(self) -> None:
+        port, write_fd = self.pipe_pair()
+        data = b"\x00\x00\x00\x03abc\x00\x00\x00\x00\x00\x00\x00\x02hi"
+
+        def feed() -> None:
+            for i in range(len(data)):
+                os.write(write_fd, data[i:i + 1])
+            os.close(write_fd)
+        thread = threading.Thread(target=feed)
+        thread.start()
+        self.assertEqual([port.read_frame() for _ in range(3)], [b"abc", b"", b"hi"])
+        with self.assertRaises(EOFError):
+            port.read_frame()
+        thread.join()
+
+    def test_eof_mid_frame(self) -> None:
+        port, write_fd = self.pipe_pair()
+        os.write(write_fd, b"\x00\x00\x00\x05ab")
+        os.close(write_fd)
+        with self.assertRaises(EOFError):
+            port.read_frame()
+
+    def test_too_large(self) -> None:
+        port, write_fd = self.pipe_pair()
+        os.write(write_fd, (MAX_FRAME + 1).to_bytes(4, "big"))
+        os.close(write_fd)
+        with self.assertRaises(ValueError):
+            port.read_frame()
+
+    def test_socket_round_trip(self) -> None:
+        left, right = socket.socketpair()
+        a, b = Port.from_socket(left), Port.from_socket(right)
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        big = os.urandom(300000)
+        writer = threading.Thread(target=a.write_frames, args=([b"one", big],))
+        writer.start()
+        self.assertEqual(b.read_frame(), b"one")
+        self.assertEqual(b.read_frame(), big)
+        writer.join()
+        a.close()
+        with self.assertRaises(EOFError):
+            b.read_frame()
+
+
+if __name__ == "__main__":
+    unittest.main()
