@@ -15,7 +15,8 @@ import (
 // whether they encode to the same term: a string equals a []byte with the
 // same bytes, an int64 equals a *big.Int or any Go integer of the same value,
 // true equals Atom("true"), nil equals Atom("undefined"), a Charlist equals the
-// List of its codes, and 1 and 1.0 differ. Values of Go types that Encode
+// List of its codes, and 1 and 1.0 differ. Floats compare bit for bit, so
+// 0.0 and -0.0 differ, as in OTP 27. Values of Go types that Encode
 // would pass to ToTerm are never equal to anything.
 func Equal(a, b Term) bool {
 	switch x := a.(type) {

@@ -1,6 +1,7 @@
 package etf
 
 import (
+	"math"
 	"math/big"
 	"testing"
 )
@@ -16,7 +17,7 @@ func TestEqual(t *testing.T) {
 		{int64(1), 1, true},
 		{uint64(1 << 63), new(big.Int).Lsh(big.NewInt(1), 63), true},
 		{int64(1), 1.0, false},
-		{0.0, -0.0 * 1, true},
+		{0.0, math.Copysign(0, -1), false},
 		{true, Atom("true"), true},
 		{nil, Atom("undefined"), true},
 		{Atom("a"), "a", false},
