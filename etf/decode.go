@@ -169,15 +169,16 @@ func (d *decodeState) top(i int) (Term, int, error) {
 	return d.value(i, d.maxDepth)
 }
 
-// u16, u32 and u64 read big-endian fields the caller has bounds-checked.
+// u16 and u32 read big-endian fields the caller has bounds-checked.
 func (d *decodeState) u16(i int) int    { return int(binary.BigEndian.Uint16(d.b[i:])) }
 func (d *decodeState) u32(i int) uint32 { return binary.BigEndian.Uint32(d.b[i:]) }
 
-// count reads a 32-bit length at i as an int without overflow on 32-bit platforms.
+// count reads a 32-bit length at i as an int; on 32-bit platforms a length
+// above MaxInt becomes MaxInt, which no input can hold either.
 func (d *decodeState) count(i int) int {
 	n := uint64(d.u32(i))
-	if n > math.MaxInt32 {
-		return math.MaxInt32
+	if n > math.MaxInt {
+		return math.MaxInt
 	}
 	return int(n)
 }

@@ -40,6 +40,7 @@ func (d *decodeState) fun(i, left int) (Term, int, error) {
 	inner := *d
 	inner.b = b[:end]
 	mod, j, err := inner.funFields(i+1+funFixedLen, d.count(i+1+funFixedLen-4), left)
+	d.terms, d.pairs = inner.terms, inner.pairs
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) && de.need > 0 {
