@@ -101,8 +101,8 @@ type decodeState struct {
 // Chunk sizes for small containers: cutting them from one allocation saves
 // an allocation each, and a container kept alone keeps at most a chunk alive.
 const (
-	termChunk = 128
-	pairChunk = 64
+	termChunk = 64
+	pairChunk = 32
 )
 
 // newTerms returns n zeroed elements for a tuple or list.
