@@ -108,6 +108,10 @@ func (e *Engine) ExecuteAsync(call Call, interceptors ...Interceptor) (TaskID, e
 	t := &task{id: newTaskID(), call: call, ics: interceptors, done: make(chan struct{})}
 	tt := &e.tasks
 	tt.mu.Lock()
+	if e.closed.Load() {
+		tt.mu.Unlock()
+		return "", ErrClosed
+	}
 	tt.byID[t.id] = t
 	if tt.running >= e.opts.MaxAsync {
 		tt.queue = append(tt.queue, t)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -335,4 +336,28 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatalf("condition not met in 2s")
 		}
 	}
+}
+
+func TestCloseStopsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	e := hooks.New(hooks.Options{MaxAsync: 4})
+	mustRegister(t, e, "echo", hooks.Func(echo))
+	mustRegister(t, e, "s", hooks.Func(streamer))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	e.Execute(ctx, call("echo", "sleep"))
+	e.Execute(context.Background(), call("echo", "panic"))
+	deadline, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if _, err := e.Execute(deadline, call("echo", "panic")); !errors.Is(err, hooks.ErrPanic) {
+		t.Errorf("panic on the deadline path = %v; want panic", err)
+	}
+	for range 10 {
+		e.ExecuteAsync(call("echo", "sleep"))
+	}
+	s, _ := e.Stream(context.Background(), call("s", "seq"))
+	s.Next(context.Background())
+	e.Close()
+	s.Close()
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
 }

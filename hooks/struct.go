@@ -101,11 +101,6 @@ func newMethod(name string, fn reflect.Value) *method {
 	return m
 }
 
-// Describe reports kind "go" and no owner.
-func (h *structHandler) Describe() (string, etf.Term) {
-	return KindGoHandler, nil
-}
-
 // Execute calls the action's method and converts its result to a term.
 func (h *structHandler) Execute(ctx context.Context, call Call) (etf.Term, error) {
 	return executeGo(ctx, h, call)
