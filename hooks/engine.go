@@ -95,11 +95,12 @@ func New(opts Options) *Engine {
 	return e
 }
 
-// Close stops the engine: later calls fail with closed, queued and running
+// Close stops the engine: later calls fail with closed; queued and running
 // async tasks finish with {error, closed} and their contexts are cancelled, as
-// are open streams' contexts. It then waits for the engine's goroutines,
-// including handlers still running for callers that timed out (their contexts
-// are already done). Close is idempotent and always returns nil.
+// are open streams' contexts. It then waits for the engine's goroutines to
+// return: the janitor, async tasks, Go stream producers, and the handlers of
+// Execute calls whose context can be done (which run on their own goroutine
+// and are not cancelled by Close). Close is idempotent and returns nil.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.spawnMu.Lock()

@@ -104,7 +104,7 @@ func FromReason(r etf.Term) *Error {
 			return &Error{Kind: t}
 		}
 	case etf.Tuple:
-		k, _ := headAtom(t)
+		k := headAtom(t)
 		if k != "" && len(t) == 2 && t[1] != nil {
 			return &Error{Kind: k, Detail: t[1]}
 		}
@@ -113,12 +113,13 @@ func FromReason(r etf.Term) *Error {
 	return &Error{Detail: r, whole: true}
 }
 
-func headAtom(t etf.Tuple) (etf.Atom, bool) {
+// headAtom returns the first element of t if it is an atom, else "".
+func headAtom(t etf.Tuple) etf.Atom {
 	if len(t) == 0 {
-		return "", false
+		return ""
 	}
-	a, ok := t[0].(etf.Atom)
-	return a, ok
+	a, _ := t[0].(etf.Atom)
+	return a
 }
 
 // ErrorOf converts any error to an *Error: an *Error in err's chain is

@@ -10,10 +10,14 @@ import (
 // Call is one request to a hook: run Action on the handler registered under
 // AppPath with positional Args and keyword Kwargs.
 type Call struct {
+	// AppPath names the hook.
 	AppPath string
-	Action  string
-	Args    []etf.Term
-	Kwargs  etf.Map
+	// Action names what to run; actions starting with "_" are never run.
+	Action string
+	// Args are the positional arguments.
+	Args []etf.Term
+	// Kwargs are the keyword arguments; nil is the same as empty.
+	Kwargs etf.Map
 	// Window is, for a stream, how many chunks the producer may run ahead of
 	// the consumer; Engine.Stream sets 0 to Options.Window before the handler
 	// sees it.
