@@ -1,0 +1,26 @@
+// Package python serves hooks written in Python. A Pool runs worker
+// processes (python3 -m hornbeam_erlang.worker module[:function]) and accepts
+// Python processes that attach over a Unix socket; each speaks the frame
+// protocol of docs/python.md: {packet,4} external-term frames on fds 3 and 4
+// (or the socket), with numbered requests in both directions.
+//
+// Every app path a process registers becomes a hook of kind "python" in the
+// hooks engine, served by every process that registered it: a call goes to
+// the least busy one. Requests from Python (execute, execute_async,
+// await_result, stream) run on the engine, so Python reaches Go, Erlang and
+// other Python hooks, its own process included.
+//
+// A worker that exits is restarted with backoff; its calls and streams in
+// flight fail at once with {worker_exit, Detail}. Workers exit when their fd 3
+// reaches EOF, so they never outlive the node. The hornbeam_erlang package is
+// embedded in this package and unpacked into a temporary directory that is
+// put first on the workers' PYTHONPATH.
+package python
+
+import "embed"
+
+// pkgName is the Python package embedded in pkgFS.
+const pkgName = "hornbeam_erlang"
+
+//go:embed hornbeam_erlang/*.py hornbeam_erlang/py.typed
+var pkgFS embed.FS

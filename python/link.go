@@ -1,0 +1,532 @@
+package python
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/hooks"
+)
+
+// ProtocolVersion is the frame protocol version of docs/python.md that this package speaks.
+const ProtocolVersion = 1
+
+// The atoms of the frame protocol (docs/python.md, "Frame protocol").
+const (
+	atomHello        = etf.Atom("hello")
+	atomReady        = etf.Atom("ready")
+	atomRegister     = etf.Atom("register")
+	atomUnregister   = etf.Atom("unregister")
+	atomExecute      = etf.Atom("execute")
+	atomExecuteAsync = etf.Atom("execute_async")
+	atomAwaitResult  = etf.Atom("await_result")
+	atomCall         = etf.Atom("call")
+	atomStream       = etf.Atom("stream")
+	atomCredit       = etf.Atom("credit")
+	atomCancel       = etf.Atom("cancel")
+	atomReply        = etf.Atom("reply")
+	atomChunk        = etf.Atom("chunk")
+	atomChunks       = etf.Atom("chunks")
+	atomDone         = etf.Atom("done")
+	atomOK           = etf.Atom("ok")
+	atomError        = etf.Atom("error")
+	atomBadRequest   = etf.Atom("bad_request")
+	atomInfinity     = etf.Atom("infinity")
+)
+
+// KindWorkerExit is the error kind of calls in flight on a Python process that
+// exited or disconnected: {worker_exit, Detail}, Detail a binary such as
+// "signal: killed".
+const KindWorkerExit = etf.Atom("worker_exit")
+
+// workerExit returns the {worker_exit, Detail} error.
+func workerExit(detail string) *hooks.Error {
+	return &hooks.Error{Kind: KindWorkerExit, Detail: []byte(detail)}
+}
+
+// result is the outcome of a request this side sent.
+type result struct {
+	v   etf.Term
+	err error
+}
+
+// link is the node's end of the frame protocol with one Python process, a
+// worker's pipes or an attached process's socket. One goroutine reads; frames
+// are written whole under wmu. The link owns the goroutines that serve the
+// process's requests; shutdown cancels them and fails what waits on the
+// process.
+type link struct {
+	pool *Pool
+	name string
+	slot int // the worker slot, 0 for an attached process
+	r    *etf.PacketReader
+	in   io.Closer // the read side, closed by shutdown
+	out  io.Closer // the write side; closing it is EOF for the process
+	log  *slog.Logger
+
+	wmu sync.Mutex
+	w   *etf.PacketWriter
+
+	ctx    context.Context // cancelled at shutdown: ends the process's requests
+	cancel context.CancelCauseFunc
+
+	ids  atomic.Int64
+	busy atomic.Int64 // calls and streams in flight on the process
+
+	mu      sync.Mutex
+	closed  bool
+	err     *hooks.Error
+	pending map[int64]chan result
+	streams map[int64]*pyStream
+	served  map[int64]*served
+	paths   map[string]bool
+
+	osPid int64
+	hello chan struct{} // closed at hello
+	ready chan struct{} // closed at ready
+	eof   chan struct{} // closed when the reader stops
+	done  chan struct{} // closed at the end of shutdown
+	wg    sync.WaitGroup
+}
+
+// served is a request from the process that the node is running.
+type served struct {
+	cancel context.CancelFunc
+	credit atomic.Int64
+	more   chan struct{} // signalled when credit arrives
+}
+
+func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
+	pr, _ := etf.NewPacketReader(r, etf.Packet4)
+	pw, _ := etf.NewPacketWriter(w, etf.Packet4)
+	l := &link{
+		pool: p, name: name, r: pr, in: in, out: out, w: pw, log: p.log.With("python", name),
+		pending: map[int64]chan result{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
+		paths: map[string]bool{},
+		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
+	}
+	l.ctx, l.cancel = context.WithCancelCause(context.Background())
+	go l.readLoop()
+	return l
+}
+
+// send encodes t and writes it as one frame.
+func (l *link) send(t etf.Term) error {
+	b, err := etf.Encode(t)
+	if err != nil {
+		return err
+	}
+	return l.write(b)
+}
+
+// write writes one encoded frame. It fails only when the process's end is
+// gone, and then the reader soon sees the end too.
+func (l *link) write(b []byte) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return l.w.WriteFrame(b)
+}
+
+// readLoop reads frames until the process's end closes, then closes eof.
+func (l *link) readLoop() {
+	defer close(l.eof)
+	for {
+		frame, err := l.r.ReadFrame()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				l.log.Warn("python: reading frames", "err", err)
+			}
+			return
+		}
+		t, err := etf.Decode(frame)
+		if err != nil {
+			l.log.Warn("python: dropped a frame that does not decode", "err", err)
+			continue
+		}
+		l.handle(t)
+	}
+}
+
+// shutdown ends the link with err: the process's requests are cancelled and
+// what waits on the process fails with err. It runs once; later calls wait
+// for the first.
+func (l *link) shutdown(err *hooks.Error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		<-l.done
+		return
+	}
+	l.closed, l.err = true, err
+	pending, streams, paths := l.pending, l.streams, l.paths
+	l.pending, l.streams, l.paths = nil, nil, nil
+	l.mu.Unlock()
+
+	l.cancel(err)
+	l.out.Close()
+	l.in.Close()
+	for _, ch := range pending {
+		ch <- result{err: err}
+	}
+	for _, s := range streams {
+		s.feed(nil, err)
+	}
+	for path := range paths {
+		l.pool.drop(l, path)
+	}
+	l.wg.Wait()
+	close(l.done)
+}
+
+// handle dispatches one frame from the process.
+func (l *link) handle(t etf.Term) {
+	msg, ok := t.(etf.Tuple)
+	if !ok || len(msg) == 0 {
+		l.log.Warn("python: bad frame", "frame", t)
+		return
+	}
+	tag, _ := msg[0].(etf.Atom)
+	if tag == atomReady && len(msg) == 1 {
+		closeOnce(l.ready)
+		return
+	}
+	if len(msg) < 2 {
+		l.log.Warn("python: bad frame", "frame", t)
+		return
+	}
+	id, idOK := msg[1].(int64)
+	switch {
+	case tag == atomHello && len(msg) == 3 && idOK:
+		if id != ProtocolVersion {
+			l.log.Error("python: unknown protocol version", "version", id)
+			return
+		}
+		l.osPid, _ = msg[2].(int64)
+		closeOnce(l.hello)
+	case !idOK:
+		l.log.Warn("python: bad frame", "frame", t)
+	case tag == atomReply && len(msg) == 3:
+		l.onReply(id, msg[2])
+	case tag == atomChunk && len(msg) == 3:
+		l.onChunks(id, []etf.Term{msg[2]}, nil)
+	case tag == atomChunks && len(msg) == 3:
+		chunks, ok := listOf(msg[2])
+		if !ok {
+			l.log.Warn("python: bad frame", "frame", t)
+			return
+		}
+		l.onChunks(id, chunks, nil)
+	case tag == atomDone && len(msg) == 2:
+		l.onChunks(id, nil, io.EOF)
+	case tag == atomError && len(msg) == 3:
+		l.onChunks(id, nil, hooks.FromReason(msg[2]))
+	case tag == atomCredit && len(msg) == 3:
+		n, _ := msg[2].(int64)
+		l.onCredit(id, n)
+	case tag == atomCancel && len(msg) == 2:
+		l.onCancel(id)
+	default:
+		if !l.serve(tag, id, msg) {
+			l.log.Warn("python: bad request", "frame", t)
+			l.reply(id, nil, &hooks.Error{Kind: atomBadRequest, Detail: t})
+		}
+	}
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// reply sends {reply, Id, {ok, V} | {error, R}}.
+func (l *link) reply(id int64, v etf.Term, err error) {
+	if e := l.send(etf.Tuple{atomReply, id, hooks.Reply(v, err)}); e != nil {
+		l.log.Debug("python: reply not sent", "id", id, "err", e)
+	}
+}
+
+// text returns the string of a binary or an atom.
+func text(t etf.Term) (string, bool) {
+	switch v := t.(type) {
+	case []byte:
+		return string(v), true
+	case etf.Atom:
+		return string(v), true
+	}
+	return "", false
+}
+
+// listOf returns the elements of a proper list; Python writes a list of
+// small integers as a string, which decodes as a Charlist.
+func listOf(t etf.Term) ([]etf.Term, bool) {
+	switch v := t.(type) {
+	case etf.List:
+		return v, true
+	case etf.Charlist:
+		l := make([]etf.Term, 0, len(v))
+		for _, r := range string(v) {
+			l = append(l, int64(r))
+		}
+		return l, true
+	}
+	return nil, false
+}
+
+// callOf reads AppPath, Action, Args and Kwargs from msg[2:6].
+func callOf(msg etf.Tuple) (hooks.Call, bool) {
+	appPath, ok1 := text(msg[2])
+	action, ok2 := text(msg[3])
+	args, ok3 := listOf(msg[4])
+	kwargs, ok4 := msg[5].(etf.Map)
+	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, ok1 && ok2 && ok3 && ok4
+}
+
+// serve starts a request from the process; false if msg is not one.
+func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
+	eng := l.pool.eng
+	switch {
+	case tag == atomRegister && len(msg) == 5:
+		path, ok := text(msg[2])
+		if !ok {
+			return false
+		}
+		l.reply(id, atomOK, l.pool.register(l, path))
+	case tag == atomUnregister && len(msg) == 3:
+		path, ok := text(msg[2])
+		if !ok {
+			return false
+		}
+		l.mu.Lock()
+		mine := l.paths[path]
+		delete(l.paths, path)
+		l.mu.Unlock()
+		if mine {
+			l.pool.drop(l, path)
+		}
+		l.reply(id, atomOK, nil)
+	case tag == atomExecute && len(msg) == 6:
+		call, ok := callOf(msg)
+		if !ok {
+			return false
+		}
+		l.start(id, func(ctx context.Context, s *served) {
+			v, err := eng.Execute(ctx, call)
+			if ctx.Err() == nil {
+				l.reply(id, v, err)
+			}
+		})
+	case tag == atomExecuteAsync && len(msg) == 6:
+		call, ok := callOf(msg)
+		if !ok {
+			return false
+		}
+		task, err := eng.ExecuteAsync(call)
+		l.reply(id, []byte(task), err)
+	case tag == atomAwaitResult && len(msg) == 4:
+		task, ok := text(msg[2])
+		timeout, ok2 := timeoutOf(msg[3])
+		if !ok || !ok2 {
+			return false
+		}
+		l.start(id, func(ctx context.Context, s *served) {
+			v, err := eng.AwaitResult(ctx, hooks.TaskID(task), timeout)
+			if ctx.Err() == nil {
+				l.reply(id, v, err)
+			}
+		})
+	case tag == atomStream && len(msg) == 7:
+		call, ok := callOf(msg)
+		window, ok2 := msg[6].(int64)
+		if !ok || !ok2 || window < 0 {
+			return false
+		}
+		call.Window = int(window)
+		l.start(id, func(ctx context.Context, s *served) {
+			s.credit.Store(window)
+			l.pump(ctx, id, s, call)
+		})
+	default:
+		return false
+	}
+	return true
+}
+
+// timeoutOf reads a timeout in milliseconds, or infinity (a negative duration).
+func timeoutOf(t etf.Term) (time.Duration, bool) {
+	switch v := t.(type) {
+	case int64:
+		if v >= 0 {
+			return time.Duration(v) * time.Millisecond, true
+		}
+	case etf.Atom:
+		if v == atomInfinity {
+			return -1, true
+		}
+	}
+	return 0, false
+}
+
+// start runs f for request id on a goroutine the link waits for; {cancel, Id} cancels its context.
+func (l *link) start(id int64, f func(ctx context.Context, s *served)) {
+	ctx, cancel := context.WithCancel(l.ctx)
+	s := &served{cancel: cancel, more: make(chan struct{}, 1)}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		cancel()
+		return
+	}
+	l.served[id] = s
+	l.wg.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.wg.Done()
+		defer func() {
+			l.mu.Lock()
+			delete(l.served, id)
+			l.mu.Unlock()
+			cancel()
+		}()
+		f(ctx, s)
+	}()
+}
+
+// pump runs a stream the process asked for, sending chunks as credit allows.
+func (l *link) pump(ctx context.Context, id int64, s *served, call hooks.Call) {
+	st, err := l.pool.eng.Stream(ctx, call)
+	if err != nil {
+		l.send(etf.Tuple{atomError, id, hooks.ReasonOf(err)})
+		return
+	}
+	defer st.Close()
+	for {
+		for s.credit.Load() <= 0 {
+			select {
+			case <-s.more:
+			case <-ctx.Done():
+				return
+			}
+		}
+		chunk, err := st.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			l.send(etf.Tuple{atomDone, id})
+			return
+		case err != nil:
+			l.send(etf.Tuple{atomError, id, hooks.ReasonOf(err)})
+			return
+		}
+		s.credit.Add(-1)
+		if err := l.send(etf.Tuple{atomChunk, id, chunk}); err != nil {
+			return
+		}
+	}
+}
+
+func (l *link) onCredit(id, n int64) {
+	l.mu.Lock()
+	s := l.served[id]
+	l.mu.Unlock()
+	if s == nil || n <= 0 {
+		return
+	}
+	s.credit.Add(n)
+	select {
+	case s.more <- struct{}{}:
+	default:
+	}
+}
+
+func (l *link) onCancel(id int64) {
+	l.mu.Lock()
+	s := l.served[id]
+	l.mu.Unlock()
+	if s != nil {
+		s.cancel()
+	}
+}
+
+// request registers a reply channel for a new request id; the link's error if it is closed.
+func (l *link) request() (int64, chan result, error) {
+	id := l.ids.Add(1)
+	ch := make(chan result, 1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, nil, l.err
+	}
+	l.pending[id] = ch
+	return id, ch, nil
+}
+
+func (l *link) forget(id int64) {
+	l.mu.Lock()
+	if l.pending != nil {
+		delete(l.pending, id)
+	}
+	l.mu.Unlock()
+}
+
+func (l *link) onReply(id int64, r etf.Term) {
+	l.mu.Lock()
+	ch := l.pending[id]
+	delete(l.pending, id)
+	l.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t, ok := r.(etf.Tuple)
+	switch {
+	case ok && len(t) == 2 && t[0] == atomOK:
+		ch <- result{v: t[1]}
+	case ok && len(t) == 2 && t[0] == atomError:
+		ch <- result{err: hooks.FromReason(t[1])}
+	default:
+		ch <- result{err: &hooks.Error{Kind: atomBadRequest, Detail: r}}
+	}
+}
+
+// call runs call on the process and waits for its reply, ctx, or the link's end.
+func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
+	id, ch, err := l.request()
+	if err != nil {
+		return nil, err
+	}
+	l.busy.Add(1)
+	defer l.busy.Add(-1)
+	b, err := etf.Encode(etf.Tuple{atomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
+	if err != nil {
+		l.forget(id)
+		return nil, hooks.BadArg(fmt.Sprintf("python: %v", err))
+	}
+	if err := l.write(b); err != nil {
+		l.log.Debug("python: call not sent; waiting for the end of the link", "err", err)
+	}
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		l.forget(id)
+		l.send(etf.Tuple{atomCancel, id})
+		return nil, ctx.Err()
+	}
+}
+
+func kwargsOf(call hooks.Call) etf.Map {
+	if call.Kwargs == nil {
+		return etf.Map{}
+	}
+	return call.Kwargs
+}
