@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -73,7 +74,7 @@ func (en *entry) snapshot() Stats {
 		InFlight: c.inFlight.Load(),
 		Queued:   c.queued.Load(),
 		Latency: Histogram{
-			Bounds: latencyBounds[:],
+			Bounds: slices.Clone(latencyBounds[:]),
 			Counts: make([]uint64, len(c.buckets)),
 			Sum:    time.Duration(c.sum.Load()),
 		},
