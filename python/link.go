@@ -204,7 +204,8 @@ func (l *link) handle(t etf.Term) {
 	switch {
 	case tag == atomHello && len(msg) == 3 && idOK:
 		if id != ProtocolVersion {
-			l.log.Error("python: unknown protocol version", "version", id)
+			l.log.Error("python: unknown protocol version; closing", "version", id, "want", ProtocolVersion)
+			l.out.Close()
 			return
 		}
 		l.osPid, _ = msg[2].(int64)

@@ -288,6 +288,26 @@ func TestWorkerKilledMidCall(t *testing.T) {
 	}
 }
 
+func TestWorkerKilledMidStream(t *testing.T) {
+	f := start(t, 1)
+	ctx := ctxFor(t, 10*time.Second)
+	s, err := f.eng.Stream(ctx, hooks.Call{AppPath: "py.svc", Action: "count", Args: []etf.Term{int64(1 << 40)}, Window: 2})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Next(ctx)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(f.pool.Workers()[0], syscall.SIGKILL))
+	for {
+		_, err = s.Next(ctx)
+		if err != nil {
+			break
+		}
+	}
+	var he *hooks.Error
+	require.ErrorAs(t, err, &he)
+	require.Equal(t, python.KindWorkerExit, he.Kind, "got %v", err)
+}
+
 func TestCloseLeavesNoProcess(t *testing.T) {
 	f := start(t, 2)
 	pids := f.pool.Workers()
