@@ -38,6 +38,7 @@ __all__ = [
     "stream",
     "stream_async",
     "unregister_hook",
+    "use_connection",
 ]
 
 TIMEOUT = Atom("timeout")

@@ -2,7 +2,7 @@
 
 import asyncio
 import unittest
-from typing import Any, Iterator
+from typing import Iterator
 
 from hornbeam_erlang.etf import Atom
 from hornbeam_erlang.hooks import Hook, HookError, Registry, error_term, is_stream, outcome
