@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -77,6 +78,9 @@ func (e *Engine) open(ctx context.Context, s *engineStream) *Error {
 		} else {
 			inner, herr = en.h.Stream(sctx, s.call)
 		}
+		if herr == nil && inner == nil {
+			herr = errNoStream
+		}
 		return herr
 	})
 	if err != nil {
@@ -89,6 +93,9 @@ func (e *Engine) open(ctx context.Context, s *engineStream) *Error {
 	s.en, s.inner, s.ctx, s.cancel, s.stop, s.opened = en, inner, sctx, cancel, stop, time.Now()
 	return nil
 }
+
+// errNoStream is the failure of a handler whose Stream returned neither a stream nor an error.
+var errNoStream = errors.New("hooks: handler's Stream returned neither a stream nor an error")
 
 // engineStream is the Stream the engine hands out, wrapping a handler's.
 type engineStream struct {

@@ -292,3 +292,19 @@ func TestRemoteHandler(t *testing.T) {
 		t.Errorf("handler saw window %d; want the call's 3", w)
 	}
 }
+
+// nilStream is a broken remote handler whose Stream returns nothing at all.
+type nilStream struct{ remote }
+
+func (nilStream) Stream(context.Context, hooks.Call) (hooks.Stream, error) { return nil, nil }
+
+func TestStreamNilFromHandler(t *testing.T) {
+	e := newEngine(t, hooks.Options{})
+	mustRegister(t, e, "broken", nilStream{})
+	if _, err := e.Stream(context.Background(), call("broken", "x")); !errors.Is(err, hooks.ErrGo) {
+		t.Errorf("Stream on a handler returning nil, nil = %v; want a go error", err)
+	}
+	if s, _ := e.Stats("broken"); s.InFlight != 0 || s.Errors != 1 {
+		t.Errorf("Stats = %+v; want no slot held, one error", s)
+	}
+}
