@@ -20,6 +20,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/node"
+	"github.com/hornbeam-go/hornbeam/python"
 )
 
 // config is what the command line asks for.
@@ -30,6 +31,9 @@ type config struct {
 	tlsCert, tlsKey, tlsCA string
 	logLevel               string
 	noDemo                 bool
+	pyModule, pyPath       string
+	pyWorkers              int
+	pySocket               string
 }
 
 func main() {
@@ -57,6 +61,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA bundle to verify peers with (without it peers are not verified)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
+	fs.StringVar(&c.pyModule, "python", "", "module[:function] each Python worker imports (then calls function() once)")
+	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
+	fs.StringVar(&c.pyPath, "python-path", ".", "directories, colon-separated, where workers find --python's module")
+	fs.StringVar(&c.pySocket, "python-socket", "", "Unix socket where Python processes started elsewhere attach (their HORNBEAM_SOCKET)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -68,6 +76,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	if c.listenBegin > 65535 || c.listenEnd > 65535 || c.listenEnd != 0 && c.listenEnd < c.listenBegin {
 		return c, fmt.Errorf("hornbeam: bad port range %d..%d", c.listenBegin, c.listenEnd)
+	}
+	if c.pyWorkers < 1 {
+		return c, fmt.Errorf("hornbeam: --python-workers must be at least 1, got %d", c.pyWorkers)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("hornbeam: --tls-cert and --tls-key go together")
@@ -152,7 +163,35 @@ func run(args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	if c.pyModule != "" || c.pySocket != "" {
+		pool, err := c.startPython(engine, log)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+	}
 	return serveNode(ctx, c, engine, log)
+}
+
+// startPython starts the Python workers and the attach socket the flags ask for.
+func (c config) startPython(engine *hooks.Engine, log *slog.Logger) (*python.Pool, error) {
+	cfg := python.Config{Module: c.pyModule, Logger: log}
+	if c.pyModule != "" {
+		cfg.Workers = c.pyWorkers
+		cfg.PythonPath = filepath.SplitList(c.pyPath)
+	}
+	pool, err := python.Start(engine, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.pySocket != "" {
+		if err := pool.ListenUnix(c.pySocket); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	log.Info("hornbeam: python ready", "module", c.pyModule, "workers", cfg.Workers, "socket", c.pySocket)
+	return pool, nil
 }
 
 // serveNode runs the distributed node until ctx ends.
