@@ -369,6 +369,9 @@ func (m *Map) Put(key, value Term) {
 // cannot make it quadratic.
 func duplicateKey(m Map) int {
 	if len(m) <= smallMapDupScan {
+		if k, ok := duplicateAtomKey(m); ok {
+			return k
+		}
 		for k := 1; k < len(m); k++ {
 			for j := 0; j < k; j++ {
 				if Equal(m[j].Key, m[k].Key) {
@@ -385,6 +388,25 @@ func duplicateKey(m Map) int {
 		}
 	}
 	return -1
+}
+
+// duplicateAtomKey is duplicateKey for a map whose keys are all atoms, the
+// common case; ok is false if some key is not an Atom.
+func duplicateAtomKey(m Map) (k int, ok bool) {
+	for _, p := range m {
+		if _, ok := p.Key.(Atom); !ok {
+			return -1, false
+		}
+	}
+	for k := 1; k < len(m); k++ {
+		a := m[k].Key.(Atom)
+		for j := 0; j < k; j++ {
+			if m[j].Key.(Atom) == a {
+				return k, true
+			}
+		}
+	}
+	return -1, true
 }
 
 // keyIndex finds the keys of a Map by hash.
