@@ -46,6 +46,13 @@ type conn struct {
 	wrote bool  // something was written since the last periodic tick
 	werr  error // the first write error; it sticks
 
+	r         *bufio.Reader // owned by the goroutine that reads, see runCall
+	reader    atomic.Uint64 // generation and state of the reader
+	inlineSeq atomic.Uint64 // calls run inline so far
+	readEnded chan struct{} // closed when the reader stops for good
+	readErr   error         // why; set before readEnded is closed
+	unflushed atomic.Bool   // a reply was buffered without a flush; the reader flushes before it waits
+
 	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
 }
 
@@ -65,6 +72,8 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		lib.ReleaseBuffer(d.Buffer)
 	}
 	c.w = bufio.NewWriterSize(nc, 64<<10)
+	c.r = bufio.NewReaderSize(io.MultiReader(&pendingReader{c}, nc), 64<<10)
+	c.readEnded = make(chan struct{})
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
 	return c
 }
@@ -85,7 +94,11 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 		// Wake the reader if it still waits on a live socket.
 		_ = c.nc.SetReadDeadline(time.Now())
 	}()
-	if err := c.readLoop(); err != nil && !errors.Is(err, io.EOF) {
+	c.n.watch.add(c)
+	c.read(0)
+	<-c.readEnded
+	c.n.watch.remove(c)
+	if err := c.readErr; err != nil && !errors.Is(err, io.EOF) {
 		c.n.log.Info("node: connection lost", "peer", c.peer, "error", err)
 	}
 	c.stop()
@@ -108,12 +121,34 @@ func (c *conn) stop() {
 	})
 }
 
-func (c *conn) readLoop() error {
-	r := bufio.NewReaderSize(io.MultiReader(&pendingReader{c}, c.nc), 64<<10)
+// read runs the reader as generation gen until the link fails, which it reports through readEnded, or until
+// the watchdog hands reading to the next generation while this one runs a call.
+func (c *conn) read(gen uint64) {
+	err := c.readLoop(gen)
+	if errors.Is(err, errHandedOff) {
+		return
+	}
+	c.readErr = err
+	close(c.readEnded)
+}
+
+// errHandedOff ends a reader whose reading was handed to a new goroutine.
+var errHandedOff = errors.New("node: reading handed off")
+
+func (c *conn) readLoop(gen uint64) error {
+	r := c.r
 	var hdr [frameHeaderLen]byte
 	timeout := 4 * c.n.opts.TickInterval
 	deadlineSet := time.Time{}
 	for {
+		if r.Buffered() < frameHeaderLen && c.unflushed.Load() {
+			c.wmu.Lock()
+			err := c.flushLocked()
+			c.wmu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
 		if now := time.Now(); now.Sub(deadlineSet) > time.Second {
 			if err := c.nc.SetReadDeadline(now.Add(timeout)); err != nil {
 				return fmt.Errorf("node: set read deadline: %w", err)
@@ -149,7 +184,43 @@ func (c *conn) readLoop() error {
 		}
 		c.msgsIn.Add(1)
 		c.handlePacket(b)
+		if c.reader.Load()>>readerStateBits != gen {
+			return errHandedOff
+		}
 	}
+}
+
+// The reader word packs the reader's generation (high bits) and its state (low bits): reading, or running a
+// call inline. The watchdog moves a reader that stays inline to the next generation, reading.
+const (
+	readerReading   = 0
+	readerInline    = 1
+	readerStateBits = 1
+)
+
+// runCall runs f, a call for this connection's peer, on the reader itself: a quick call costs no goroutine and
+// no wakeup. When f runs past a watchdog tick, reading goes on in a new goroutine meanwhile, so a slow handler
+// holds up the packets behind it for a tick at most. f's flush argument is false when more packets are already
+// buffered: its reply may then wait for theirs, to be written in one go.
+func (c *conn) runCall(f func(flush bool)) {
+	flush := c.r.Buffered() == 0
+	word := c.reader.Load()
+	c.reader.Store(word | readerInline)
+	c.inlineSeq.Add(1)
+	c.n.watch.poke()
+	f(flush)
+	c.reader.CompareAndSwap(word|readerInline, word)
+}
+
+// handOff moves reading to a new goroutine if the reader is still inline in the call the watchdog saw; it
+// reports whether it did.
+func (c *conn) handOff(word uint64) bool {
+	next := (word>>readerStateBits + 1) << readerStateBits
+	if !c.reader.CompareAndSwap(word, next) {
+		return false
+	}
+	c.n.srv.spawn(func() { c.read(next >> readerStateBits) })
+	return true
 }
 
 // pendingReader hands out the bytes that arrived with the handshake before the socket is read.
@@ -172,7 +243,7 @@ func (c *conn) writeLoop() error {
 		select {
 		case <-c.kick:
 			c.wmu.Lock()
-			err := c.flushLocked(nil)
+			err := c.flushLocked()
 			c.wmu.Unlock()
 			if err != nil {
 				return err
@@ -202,7 +273,7 @@ func (c *conn) tick(periodic bool) error {
 			err = c.fail(fmt.Errorf("node: tick to %s: %w", c.peer, err))
 		} else {
 			c.bytesOut.Add(frameHeaderLen)
-			err = c.flushLocked(nil)
+			err = c.flushLocked()
 		}
 	}
 	if periodic {
@@ -211,9 +282,14 @@ func (c *conn) tick(periodic bool) error {
 	return err
 }
 
-// flushLocked writes every queued frame, then b when it is not nil, and flushes once. A write error sticks:
-// the connection stops. c.wmu is held.
-func (c *conn) flushLocked(b []byte) error {
+// flushLocked writes every queued frame and flushes. c.wmu is held.
+func (c *conn) flushLocked() error {
+	return c.writeLocked(nil, true)
+}
+
+// writeLocked writes every queued frame, then b when it is not nil, and flushes once unless flush is false. A
+// write error sticks: the connection stops. c.wmu is held.
+func (c *conn) writeLocked(b []byte, flush bool) error {
 	if c.werr != nil {
 		releaseFrame(b)
 		return c.werr
@@ -238,9 +314,14 @@ func (c *conn) flushLocked(b []byte) error {
 			return err
 		}
 	}
+	if !flush {
+		c.unflushed.Store(true)
+		return nil
+	}
 	if err := c.w.Flush(); err != nil {
 		return c.fail(fmt.Errorf("node: write to %s: %w", c.peer, err))
 	}
+	c.unflushed.Store(false)
 	c.wrote = true
 	return nil
 }
@@ -271,6 +352,12 @@ func (c *conn) fail(err error) error {
 // queue is full (back-pressure). It fails once the connection has stopped; either way the frame is no longer
 // the caller's.
 func (c *conn) enqueue(b []byte) error {
+	return c.enqueueFlush(b, true)
+}
+
+// enqueueFlush is enqueue that, when flush is false and the frame is written at once, leaves it buffered for
+// the reader to flush with the replies that follow.
+func (c *conn) enqueueFlush(b []byte, flush bool) error {
 	select {
 	case <-c.done:
 		releaseFrame(b)
@@ -278,7 +365,7 @@ func (c *conn) enqueue(b []byte) error {
 	default:
 	}
 	if c.wmu.TryLock() {
-		err := c.flushLocked(b)
+		err := c.writeLocked(b, flush)
 		c.wmu.Unlock()
 		return err
 	}

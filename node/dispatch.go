@@ -325,19 +325,27 @@ func (c *conn) monitorExit(terminated etf.Term, ref etf.Ref, reason etf.Term) er
 // reply answers a gen_server call whose From is {Pid, Tag}: through the alias when Tag is [alias | Ref]
 // (OTP 24 and later), else to Pid.
 func (c *conn) reply(from etf.Term, reply etf.Term) error {
+	return c.replyFlush(from, reply, true)
+}
+
+// replyFlush is reply that leaves the reply buffered for the reader to flush when flush is false.
+func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
 	f, ok := from.(etf.Tuple)
 	if !ok || len(f) != 2 {
 		return fmt.Errorf("node: malformed From %v", from)
 	}
 	msg := etf.Tuple{f[1], reply}
+	control := etf.Tuple{opSend, etf.Atom(""), f[0]}
 	if alias, ok := aliasTag(f[1]); ok {
-		return c.send(etf.Tuple{opAliasSend, c.n.srv.pid, alias}, msg, true)
-	}
-	pid, ok := f[0].(etf.Pid)
-	if !ok {
+		control = etf.Tuple{opAliasSend, c.n.srv.pid, alias}
+	} else if _, ok := f[0].(etf.Pid); !ok {
 		return fmt.Errorf("node: malformed From %v", from)
 	}
-	return c.send(etf.Tuple{opSend, etf.Atom(""), pid}, msg, true)
+	b, err := encodeFrame(control, msg, true)
+	if err != nil {
+		return err
+	}
+	return c.enqueueFlush(b, flush)
 }
 
 // aliasTag returns Ref when tag is [alias | Ref].

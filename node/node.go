@@ -95,9 +95,11 @@ type Node struct {
 	connsMu sync.Mutex
 	conns   map[string]*conn // serving connections by peer name
 
+	watch *watchdog
+
 	stopOnce sync.Once
 	done     chan struct{}
-	watch    sync.WaitGroup // the goroutine that stops the node when Start's ctx ends
+	ctxWatch sync.WaitGroup // the goroutine that stops the node when Start's ctx ends
 }
 
 // Start starts a node named opts.Name, registers it with EPMD (starting an embedded EPMD when none runs),
@@ -114,6 +116,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
 		conns: make(map[string]*conn),
+		watch: newWatchdog(),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.srv = newServer(n)
@@ -134,6 +137,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	})
 	if err != nil {
 		n.cancel()
+		n.watch.stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.ergo = en
@@ -141,13 +145,14 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err != nil {
 		en.Stop()
 		n.cancel()
+		n.watch.stop()
 		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
 	}
 	n.srv.start(p)
 	close(n.ready)
-	n.watch.Add(1)
+	n.ctxWatch.Add(1)
 	go func() {
-		defer n.watch.Done()
+		defer n.ctxWatch.Done()
 		select {
 		case <-ctx.Done():
 			n.shutdown()
@@ -171,7 +176,7 @@ func (n *Node) Name() string { return n.name }
 // the node's goroutines. It may be called more than once.
 func (n *Node) Stop() {
 	n.shutdown()
-	n.watch.Wait()
+	n.ctxWatch.Wait()
 }
 
 func (n *Node) shutdown() {
@@ -180,5 +185,6 @@ func (n *Node) shutdown() {
 		n.cancel()
 		n.ergo.Stop()
 		n.srv.stop()
+		n.watch.stop()
 	})
 }

@@ -82,8 +82,8 @@ func (s *server) send(cl caller, msg etf.Term) error {
 	return s.proc.Send(cl.pid, msg)
 }
 
-// handleRemote takes a message a peer sent to hornbeam_hooks. A $gen_call runs on its own goroutine and its
-// reply goes straight onto the connection.
+// handleRemote takes a message a peer sent to hornbeam_hooks. A $gen_call runs on the connection's reader (see
+// conn.runCall) and its reply goes straight onto the connection.
 func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
 	f, req, ok := genCall(payload)
 	if !ok {
@@ -96,9 +96,9 @@ func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
 			cl.pid = pid
 		}
 	}
-	s.spawn(func() {
+	c.runCall(func(flush bool) {
 		reply, then := s.serve(c.ctx, cl, req)
-		if err := c.reply(f, reply); err != nil {
+		if err := c.replyFlush(f, reply, flush); err != nil {
 			s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
 			return
 		}
@@ -336,6 +336,12 @@ func (s *server) releaseIfEmptyLocked(h *holder) bool {
 	return true
 }
 
+// holdings is what a dropped holder held, to be released once s.mu is released.
+type holdings struct {
+	tasks   []hooks.TaskID
+	streams []*stream
+}
+
 // monitorDown acts on the end of a process hornbeam_hooks monitored under ref: a caller's holdings are
 // released, an Erlang handler goes. False when ref is not such a monitor.
 func (s *server) monitorDown(ref etf.Ref, reason etf.Term) bool {
@@ -346,26 +352,26 @@ func (s *server) monitorDown(ref etf.Ref, reason etf.Term) bool {
 func (s *server) callerDown(ref etf.Ref) bool {
 	s.mu.Lock()
 	h := s.byMon[ref]
+	var held holdings
 	if h != nil {
-		s.dropLocked(h)
+		held = s.dropLocked(h)
 	}
 	s.mu.Unlock()
 	if h == nil {
 		return false
 	}
-	s.release(h)
+	s.release(held)
 	return true
 }
 
 // peerDown releases what callers on c's peer held, stops the erpc calls it made, and unregisters the Erlang
 // handlers that lived there.
 func (s *server) peerDown(c *conn) {
-	var gone []*holder
+	var gone []holdings
 	s.mu.Lock()
 	for _, h := range s.holders {
 		if h.cl.conn == c {
-			s.dropLocked(h)
-			gone = append(gone, h)
+			gone = append(gone, s.dropLocked(h))
 		}
 	}
 	for _, rc := range s.calls {
@@ -380,32 +386,38 @@ func (s *server) peerDown(c *conn) {
 		}
 	}
 	s.mu.Unlock()
-	for _, h := range gone {
-		s.release(h)
+	for _, held := range gone {
+		s.release(held)
 	}
 	for _, mon := range handlers {
 		s.handlerDown(mon, atomNoconnection)
 	}
 }
 
-// dropLocked forgets h. s.mu is held.
-func (s *server) dropLocked(h *holder) {
+// dropLocked forgets h and returns what it held. s.mu is held.
+func (s *server) dropLocked(h *holder) holdings {
+	var held holdings
 	delete(s.holders, h.cl.pid)
 	delete(s.byMon, h.mon)
-	for ref := range h.streams {
+	for ref, st := range h.streams {
 		delete(s.streams, ref)
+		held.streams = append(held.streams, st)
 	}
 	for id := range h.tasks {
 		delete(s.tasks, id)
+		held.tasks = append(held.tasks, id)
 	}
+	clear(h.streams)
+	clear(h.tasks)
+	return held
 }
 
-// release cancels a dropped holder's tasks and closes its streams.
-func (s *server) release(h *holder) {
-	for id := range h.tasks {
+// release cancels dropped tasks and closes dropped streams.
+func (s *server) release(held holdings) {
+	for _, id := range held.tasks {
 		_ = s.eng.Cancel(id)
 	}
-	for _, st := range h.streams {
+	for _, st := range held.streams {
 		st.cancel()
 		_ = st.src.Close()
 	}
