@@ -212,7 +212,21 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		return f, i + 9, nil
 	case tagFloat:
 		return d.oldFloat(i)
-	case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8:
+	case tagSmallAtomUTF8:
+		if i+2 <= len(b) {
+			if n := int(b[i+1]); n <= len(b)-i-2 {
+				if e := cachedAtom(b[i+2 : i+2+n]); e != nil {
+					return e.term, i + 2 + n, nil
+				}
+			}
+		}
+		name, _, j, err := d.atomBytes(i)
+		if err != nil {
+			return nil, i, err
+		}
+		_, t, err := d.atomOf(name, tag, i)
+		return t, j, err
+	case tagAtom, tagSmallAtom, tagAtomUTF8:
 		name, _, j, err := d.atomBytes(i)
 		if err != nil {
 			return nil, i, err
@@ -337,14 +351,22 @@ func (d *decodeState) atomOf(name []byte, tag byte, i int) (Atom, Term, error) {
 	if e != nil {
 		return e.atom, e.term, nil
 	}
-	if !latin1 && !validAtomUTF8(name) {
-		return "", nil, d.fail(tag, i, "invalid UTF-8 or more than 255 characters in")
+	switch string(name) {
+	case "true":
+		e = trueEntry
+	case "false":
+		e = falseEntry
+	default:
+		if !latin1 && !validAtomUTF8(name) {
+			return "", nil, d.fail(tag, i, "invalid UTF-8 or more than 255 characters in")
+		}
+		a := Atom(name)
+		e = &atomEntry{atom: a, term: a}
 	}
-	a := Atom(name)
 	if slot != nil {
-		slot.Store(&atomEntry{atom: a, term: a})
+		slot.Store(e)
 	}
-	return a, a, nil
+	return e.atom, e.term, nil
 }
 
 // validAtomUTF8 reports whether name is UTF-8 of at most 255 characters.
@@ -357,6 +379,13 @@ func validAtomUTF8(name []byte) bool {
 
 // atom reads an atom and returns it as an Atom (never as a bool).
 func (d *decodeState) atom(i int) (Atom, int, error) {
+	if b := d.b; i+2 <= len(b) && b[i] == tagSmallAtomUTF8 {
+		if n := int(b[i+1]); n <= len(b)-i-2 {
+			if e := cachedAtom(b[i+2 : i+2+n]); e != nil {
+				return e.atom, i + 2 + n, nil
+			}
+		}
+	}
 	name, tag, j, err := d.atomBytes(i)
 	if err != nil {
 		return "", i, err
@@ -402,28 +431,31 @@ var (
 	falseEntry = &atomEntry{atom: "false", term: false}
 )
 
-// atomHash picks a cache slot from the length and three bytes of a name:
-// cheap, and distinct for the atoms a node sees most.
+// atomHash picks a cache slot from the length and the first and last bytes
+// of a name: cheap, and distinct for the atoms a node sees most.
 func atomHash(name []byte) uint32 {
 	n := len(name)
 	if n == 0 {
 		return 0
 	}
-	h := uint32(n) | uint32(name[0])<<8 | uint32(name[n/2])<<16 | uint32(name[n-1])<<24
-	return (h * 0x9e3779b1) >> 20
+	return (uint32(n) | uint32(name[0])<<8 | uint32(name[n-1])<<16) * 0x9e3779b1 >> 20
 }
 
-// lookupAtom returns the interned entry for name, or the cache slot to
-// intern it in, or neither for a name too long to intern.
+// cachedAtom returns the entry interned for name, or nil; it is the hot path
+// of lookupAtom and small enough to inline.
+func cachedAtom(name []byte) *atomEntry {
+	if e := atomCache[atomHash(name)&(atomCacheSize-1)].Load(); e != nil && string(e.atom) == string(name) {
+		return e
+	}
+	return nil
+}
+
+// lookupAtom returns the cache slot for name and the entry interned there
+// for it, if any; or neither for a name too long to intern. The slot of true
+// or false holds an entry whose term is the bool.
 func lookupAtom(name []byte) (*atomic.Pointer[atomEntry], *atomEntry) {
 	if len(name) > atomCacheMaxLen {
 		return nil, nil
-	}
-	switch string(name) {
-	case "true":
-		return nil, trueEntry
-	case "false":
-		return nil, falseEntry
 	}
 	slot := &atomCache[atomHash(name)&(atomCacheSize-1)]
 	if e := slot.Load(); e != nil && string(e.atom) == string(name) {

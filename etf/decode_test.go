@@ -200,3 +200,29 @@ func TestDecodeConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestAtomCache(t *testing.T) {
+	cases := []struct {
+		name string
+		b    []byte
+		want Term
+	}{
+		{"true_twice", []byte{131, 119, 4, 't', 'r', 'u', 'e'}, true},
+		{"false_latin1", []byte{131, 100, 0, 5, 'f', 'a', 'l', 's', 'e'}, false},
+		{"utf8", []byte{131, 119, 2, 0xc3, 0xa9}, Atom("é")},
+		{"latin1_same_bytes", []byte{131, 115, 2, 0xc3, 0xa9}, Atom("Ã©")},
+		{"latin1", []byte{131, 115, 1, 0xe9}, Atom("é")},
+		{"pid_node", []byte{131, 88, 119, 4, 't', 'r', 'u', 'e', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, Pid{Node: "true", ID: 1}},
+	}
+	for round := 0; round < 2; round++ {
+		for _, c := range cases {
+			got, err := Decode(c.b)
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Errorf("round %d: Decode(%s) = %#v, %v; want %#v", round, c.name, got, err, c.want)
+			}
+		}
+	}
+	if _, err := Decode([]byte{131, 119, 2, 0xc3, 0x28}); err == nil {
+		t.Errorf("Decode(invalid UTF-8 atom) succeeded")
+	}
+}
