@@ -242,9 +242,31 @@ func BenchmarkDecode(b *testing.B) { runCodecs(b, decodeOurs, decodeErgo) }
 // BenchmarkEncode encodes each group's terms once per op.
 func BenchmarkEncode(b *testing.B) { runCodecs(b, encodeOurs, encodeErgo) }
 
+// ratioRounds is how many times TestCodecRatios measures each codec,
+// alternating, keeping the fastest: the machine is shared, and the other
+// rounds measure its load.
+const ratioRounds = 3
+
+// bestOf runs ours and ergo over terms ratioRounds times, alternating, and
+// returns the fastest run of each.
+func bestOf(ours, ergo func(*testing.B, []benchTerm), terms []benchTerm) (o, e testing.BenchmarkResult) {
+	measure := func(run func(*testing.B, []benchTerm), best *testing.BenchmarkResult, first bool) {
+		r := testing.Benchmark(func(b *testing.B) { b.ReportAllocs(); run(b, terms) })
+		if first || r.NsPerOp() < best.NsPerOp() {
+			*best = r
+		}
+	}
+	for i := range ratioRounds {
+		measure(ours, &o, i == 0)
+		measure(ergo, &e, i == 0)
+	}
+	return o, e
+}
+
 // TestCodecRatios prints, per group, both codecs' ns/op, B/op and allocs/op
-// and the ratio ours/ergo of the times (below 1 means ours is faster). It
-// runs only with ETF_RATIOS=1, as it takes about a minute.
+// and the ratio ours/ergo of the times (below 1 means ours is faster), each
+// the best of ratioRounds runs. It runs only with ETF_RATIOS=1, as it takes
+// about four minutes.
 func TestCodecRatios(t *testing.T) {
 	if os.Getenv("ETF_RATIOS") == "" {
 		t.Skip("set ETF_RATIOS=1 to measure ours against ergo")
@@ -261,8 +283,7 @@ func TestCodecRatios(t *testing.T) {
 			name       string
 			ours, ergo func(*testing.B, []benchTerm)
 		}{{"decode", decodeOurs, decodeErgo}, {"encode", encodeOurs, encodeErgo}} {
-			o := testing.Benchmark(func(b *testing.B) { b.ReportAllocs(); op.ours(b, g.ergo) })
-			e := testing.Benchmark(func(b *testing.B) { b.ReportAllocs(); op.ergo(b, g.ergo) })
+			o, e := bestOf(op.ours, op.ergo, g.ergo)
 			ratio := float64(o.NsPerOp()) / float64(e.NsPerOp())
 			fmt.Fprintf(&sb, "| %s | %d/%d | %s | %d | %d | %.2f | %.1f× | %d | %d | %d | %d |\n",
 				g.name, len(g.ergo), len(g.all), op.name, o.NsPerOp(), e.NsPerOp(), ratio, 1/ratio,
