@@ -56,6 +56,8 @@ def main(paths):
          None, None),
         ("Go->Python execute p50 (us)", get("BenchmarkExecute/workers=1", "p50-us"),
          "bare pipe ping-pong, Go<->python3", get("BenchmarkExecute/workers=1", "pipe-p50-us"), None, None),
+        ("Go->Python execute p50, back-to-back (us)", get("BenchmarkExecute/workers=1/back-to-back", "p50-us"),
+         "erlport per the guide", GUIDE_ERLPORT_US, None, None),
         ("Go->Python execute p99 (us)", get("BenchmarkExecute/workers=1", "p99-us"),
          "erlport-like baseline p99", get("erlport_like", "p99_us"), None, None),
         ("erlport-like baseline p50 (us)", get("erlport_like", "p50_us"),

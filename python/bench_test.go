@@ -191,7 +191,8 @@ func mean(d []time.Duration) float64 {
 // does not decode it (pipe-, the floor of any port protocol), and an
 // erlport-shaped call to a single-threaded python3 loop that decodes, calls
 // and encodes with our codec (loop-). x-pipe and x-loop are the ratios of the
-// p50s; ns/op is the mean execute.
+// p50s; ns/op is the mean execute. The back-to-back case times executes
+// alone, one right after another, so the worker's threads never go idle.
 func BenchmarkExecute(b *testing.B) {
 	eng := startBench(b, 1)
 	pipe := startPipe(b, "--bare")
@@ -226,6 +227,22 @@ func BenchmarkExecute(b *testing.B) {
 		p50 := reportLatency(b, "", calls)
 		b.ReportMetric(p50/reportLatency(b, "pipe-", pings), "x-pipe")
 		b.ReportMetric(p50/reportLatency(b, "loop-", loops), "x-loop")
+	})
+	b.Run("workers=1/back-to-back", func(b *testing.B) {
+		ctx := context.Background()
+		call := hooks.Call{AppPath: benchPath, Action: "echo", Args: []etf.Term{benchArg}}
+		calls := make([]time.Duration, 0, b.N)
+		for i := range b.N + benchWarmup {
+			t0 := time.Now()
+			if _, err := eng.Execute(ctx, call); err != nil {
+				b.Fatal(err)
+			}
+			if i >= benchWarmup {
+				calls = append(calls, time.Since(t0))
+			}
+		}
+		b.ReportMetric(mean(calls), "ns/op")
+		reportLatency(b, "", calls)
 	})
 }
 
