@@ -147,6 +147,27 @@ func FromTerm(t Term, v any) error {
 				return nil
 			}
 		}
+	case *int:
+		if p != nil {
+			if n, ok := t.(int64); ok && n >= math.MinInt && n <= math.MaxInt {
+				*p = int(n)
+				return nil
+			}
+		}
+	case *float64:
+		if p != nil {
+			if f, ok := t.(float64); ok {
+				*p = f
+				return nil
+			}
+		}
+	case *bool:
+		if p != nil {
+			if b, ok := t.(bool); ok {
+				*p = b
+				return nil
+			}
+		}
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
