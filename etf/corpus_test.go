@@ -25,7 +25,7 @@ const corpusDir = "testdata/erl"
 //   - compressed and compressed9 are zlib streams from the runtime's zlib,
 //     which Encode does not compress by default (and Go's zlib would not match);
 //   - handmade terms use old or longer-than-needed forms (PID_EXT, PORT_EXT,
-//     NEW_REFERENCE_EXT, V4_PORT_EXT, SMALL_ATOM_EXT, a SMALL_BIG_EXT 5, an
+//     REFERENCE_EXT, NEW_REFERENCE_EXT, V4_PORT_EXT, SMALL_ATOM_EXT, a SMALL_BIG_EXT 5, an
 //     INTEGER_EXT 7, a LIST_EXT of bytes) that Encode writes in today's form.
 var canonicalEncodings = map[string]bool{"utf8": true, "deterministic": true}
 

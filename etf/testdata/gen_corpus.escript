@@ -221,6 +221,7 @@ handmade() ->
     OldNode = <<100, 0, 13, "nonode@nohost">>,
     [{handmade, "old_pid_ext", <<131, 103, OldNode/binary, 0, 0, 0, 7, 0, 0, 0, 0, 0>>, "PID_EXT"},
      {handmade, "old_port_ext", <<131, 102, OldNode/binary, 0, 0, 0, 9, 0>>, "PORT_EXT"},
+     {handmade, "reference_ext", <<131, 101, OldNode/binary, 0, 0, 0, 5, 0>>, "REFERENCE_EXT"},
      {handmade, "old_reference_ext", <<131, 114, 0, 1, OldNode/binary, 0, 0, 0, 0, 5>>, "NEW_REFERENCE_EXT, one word"},
      {handmade, "v4_port_ext", <<131, 120, 119, 6, "a@host", 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3>>, "V4_PORT_EXT of a remote node"},
      {handmade, "v4_port_ext_64bit", <<131, 120, 119, 6, "a@host", 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3>>, "V4_PORT_EXT with an ID above 2^32"},
