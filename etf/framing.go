@@ -11,9 +11,9 @@ import (
 // Header sizes of {packet, N} framing, as in open_port/2 and gen_tcp: each
 // frame is an N-byte big-endian length followed by that many bytes.
 const (
-	Packet1 = 1
-	Packet2 = 2
-	Packet4 = 4
+	Packet1 = 1 // Packet1 is {packet, 1}: frames of up to 255 bytes.
+	Packet2 = 2 // Packet2 is {packet, 2}: frames of up to 65,535 bytes.
+	Packet4 = 4 // Packet4 is {packet, 4}: frames of up to 4 GiB - 1.
 )
 
 // DefaultMaxFrame is the largest frame a PacketReader accepts unless
