@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,8 +106,10 @@ const (
 	pairChunk = 32
 )
 
-// newTerms returns n zeroed elements for a tuple or list.
-func (d *decodeState) newTerms(n int) []Term {
+// newTerms returns n zeroed elements for a tuple or list whose elements
+// start at j. A new chunk is no bigger than the input left can fill, since
+// every term takes at least one byte.
+func (d *decodeState) newTerms(n, j int) []Term {
 	if n == 0 {
 		return []Term{}
 	}
@@ -114,15 +117,16 @@ func (d *decodeState) newTerms(n int) []Term {
 		return make([]Term, n)
 	}
 	if n > len(d.terms) {
-		d.terms = make([]Term, termChunk)
+		d.terms = make([]Term, max(n, min(termChunk, len(d.b)-j)))
 	}
 	t := d.terms[:n:n]
 	d.terms = d.terms[n:]
 	return t
 }
 
-// newPairs returns n zeroed pairs for a map.
-func (d *decodeState) newPairs(n int) Map {
+// newPairs returns n zeroed pairs for a map whose pairs start at j; a pair
+// takes at least two bytes.
+func (d *decodeState) newPairs(n, j int) Map {
 	if n == 0 {
 		return Map{}
 	}
@@ -130,7 +134,7 @@ func (d *decodeState) newPairs(n int) Map {
 		return make(Map, n)
 	}
 	if n > len(d.pairs) {
-		d.pairs = make([]Pair, pairChunk)
+		d.pairs = make([]Pair, max(n, min(pairChunk, (len(d.b)-j)/2)))
 	}
 	m := d.pairs[:n:n]
 	d.pairs = d.pairs[n:]
@@ -212,21 +216,10 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		return f, i + 9, nil
 	case tagFloat:
 		return d.oldFloat(i)
-	case tagSmallAtomUTF8:
-		if i+2 <= len(b) {
-			if n := int(b[i+1]); n <= len(b)-i-2 {
-				if e := cachedAtom(b[i+2 : i+2+n]); e != nil {
-					return e.term, i + 2 + n, nil
-				}
-			}
+	case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8:
+		if e, j := d.internedAtom(i); e != nil {
+			return e.term, j, nil
 		}
-		name, _, j, err := d.atomBytes(i)
-		if err != nil {
-			return nil, i, err
-		}
-		_, t, err := d.atomOf(name, tag, i)
-		return t, j, err
-	case tagAtom, tagSmallAtom, tagAtomUTF8:
 		name, _, j, err := d.atomBytes(i)
 		if err != nil {
 			return nil, i, err
@@ -333,6 +326,36 @@ func (d *decodeState) atomBytes(i int) ([]byte, byte, int, error) {
 	return b[j : j+n], tag, j + n, nil
 }
 
+// internedAtom returns the interned entry of the atom at i and the offset
+// after it, or nil when that atom is not interned or not well formed; it is
+// the hot path of atomBytes and atomOf.
+func (d *decodeState) internedAtom(i int) (*atomEntry, int) {
+	b := d.b
+	if i+2 > len(b) {
+		return nil, 0
+	}
+	tag := b[i]
+	n, j := int(b[i+1]), i+2
+	switch tag {
+	case tagSmallAtomUTF8, tagSmallAtom:
+	case tagAtomUTF8, tagAtom:
+		if i+3 > len(b) {
+			return nil, 0
+		}
+		n, j = n<<8|int(b[i+2]), i+3
+	default:
+		return nil, 0
+	}
+	if n > len(b)-j {
+		return nil, 0
+	}
+	e := cachedAtom(b[j : j+n])
+	if e == nil || !e.ascii && (tag == tagAtom || tag == tagSmallAtom) {
+		return nil, 0
+	}
+	return e, j + n
+}
+
 // atomOf returns the Atom named by the name bytes of the atom with tag at i,
 // and its term: a bool for true and false, else the Atom. A UTF-8 name is
 // validated only when it is not already interned.
@@ -361,7 +384,7 @@ func (d *decodeState) atomOf(name []byte, tag byte, i int) (Atom, Term, error) {
 			return "", nil, d.fail(tag, i, "invalid UTF-8 or more than 255 characters in")
 		}
 		a := Atom(name)
-		e = &atomEntry{atom: a, term: a}
+		e = &atomEntry{atom: a, term: a, ascii: latin1 || isASCII(name)}
 	}
 	if slot != nil {
 		slot.Store(e)
@@ -379,12 +402,8 @@ func validAtomUTF8(name []byte) bool {
 
 // atom reads an atom and returns it as an Atom (never as a bool).
 func (d *decodeState) atom(i int) (Atom, int, error) {
-	if b := d.b; i+2 <= len(b) && b[i] == tagSmallAtomUTF8 {
-		if n := int(b[i+1]); n <= len(b)-i-2 {
-			if e := cachedAtom(b[i+2 : i+2+n]); e != nil {
-				return e.atom, i + 2 + n, nil
-			}
-		}
+	if e, j := d.internedAtom(i); e != nil {
+		return e.atom, j, nil
 	}
 	name, tag, j, err := d.atomBytes(i)
 	if err != nil {
@@ -413,13 +432,14 @@ func latin1ToUTF8(b []byte) string {
 
 // atomEntry is an interned atom with its ready-boxed term.
 type atomEntry struct {
-	atom Atom
-	term Term
+	atom  Atom
+	term  Term
+	ascii bool // the name is ASCII, so its Latin-1 bytes are the same
 }
 
 const (
 	atomCacheSize   = 4096 // a power of two
-	atomCacheMaxLen = 64   // longer atoms are not interned
+	atomCacheMaxLen = 255  // longer (non-ASCII) atoms are not interned
 )
 
 // atomCache interns short atoms so that decoding a known atom allocates
@@ -427,8 +447,8 @@ const (
 var atomCache [atomCacheSize]atomic.Pointer[atomEntry]
 
 var (
-	trueEntry  = &atomEntry{atom: "true", term: true}
-	falseEntry = &atomEntry{atom: "false", term: false}
+	trueEntry  = &atomEntry{atom: "true", term: true, ascii: true}
+	falseEntry = &atomEntry{atom: "false", term: false, ascii: true}
 )
 
 // atomHash picks a cache slot from the length and the first and last bytes
@@ -485,7 +505,7 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	if n > 0 && left <= 0 {
 		return nil, i, d.fail(tag, i, "nesting deeper than MaxDepth at")
 	}
-	t := Tuple(d.newTerms(n))
+	t := Tuple(d.newTerms(n, j))
 	for k := range t {
 		v, next, err := d.value(j, left-1)
 		if err != nil {
@@ -529,7 +549,7 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	if left <= 0 {
 		return nil, i, d.fail(tagList, i, "nesting deeper than MaxDepth at")
 	}
-	l := List(d.newTerms(n))
+	l := List(d.newTerms(n, j))
 	for k := range l {
 		v, next, err := d.value(j, left-1)
 		if err != nil {
@@ -643,16 +663,19 @@ func bigFromLittle(digits []byte, neg bool) Term {
 		}
 		return z
 	}
-	be := make([]byte, n)
-	for k := 0; k < n; k++ {
-		be[n-1-k] = digits[k]
+	words := make([]big.Word, (n+wordBytes-1)/wordBytes)
+	for k, c := range digits[:n] {
+		words[k/wordBytes] |= big.Word(c) << (8 * (k % wordBytes))
 	}
-	z := new(big.Int).SetBytes(be)
+	z := new(big.Int).SetBits(words)
 	if neg {
 		z.Neg(z)
 	}
 	return z
 }
+
+// wordBytes is the size of a big.Word.
+const wordBytes = bits.UintSize / 8
 
 // smallMapDupScan is the largest map whose keys are checked pairwise.
 const smallMapDupScan = 8
@@ -670,7 +693,7 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 	if n > 0 && left <= 0 {
 		return nil, i, d.fail(tagMap, i, "nesting deeper than MaxDepth at")
 	}
-	m := d.newPairs(n)
+	m := d.newPairs(n, j)
 	for k := range m {
 		key, next, err := d.value(j, left-1)
 		if err != nil {

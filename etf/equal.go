@@ -365,8 +365,8 @@ func (m *Map) Put(key, value Term) {
 }
 
 // duplicateKey returns the index of the first key of m Equal to an earlier
-// one, or -1. Big maps are checked through a keyed hash, so hostile keys
-// cannot make it quadratic.
+// one, or -1. Big maps are checked through a table of keyed hashes of the
+// keys, so hostile keys cannot make it quadratic.
 func duplicateKey(m Map) int {
 	if len(m) <= smallMapDupScan {
 		if k, ok := duplicateAtomKey(m); ok {
@@ -381,13 +381,55 @@ func duplicateKey(m Map) int {
 		}
 		return -1
 	}
-	idx := keyIndex{first: make(map[uint64]int, len(m))}
-	for k := range m {
-		if idx.add(m, k) {
-			return k
+	size := 4
+	for size < 2*len(m) {
+		size <<= 1
+	}
+	table := make([]keySlot, size)
+	mask := uint64(size - 1)
+	for k, p := range m {
+		h := hashKey(p.Key)
+		for x := h & mask; ; x = (x + 1) & mask {
+			s := &table[x]
+			if s.next == 0 {
+				s.h, s.next = h, k+1
+				break
+			}
+			if s.h == h && Equal(m[s.next-1].Key, p.Key) {
+				return k
+			}
 		}
 	}
 	return -1
+}
+
+// keySlot is a slot of duplicateKey's open-addressing table: the hash of the
+// key at index next-1, or empty when next is 0.
+type keySlot struct {
+	h    uint64
+	next int
+}
+
+// atomSalt keeps the hash of an atom apart from that of a binary with the same bytes.
+const atomSalt = 0x9e3779b97f4a7c15
+
+// hashKey is hashTerm, quicker for atoms and binaries; Equal keys hash alike.
+func hashKey(t Term) uint64 {
+	switch x := t.(type) {
+	case Atom:
+		return maphash.String(hashSeed, string(x)) ^ atomSalt
+	case bool, nil:
+		return maphash.String(hashSeed, atomName(x)) ^ atomSalt
+	case []byte:
+		return maphash.Bytes(hashSeed, x)
+	case string:
+		return maphash.String(hashSeed, x)
+	case BitString:
+		if x.Bits == 8 {
+			return maphash.Bytes(hashSeed, x.Bytes)
+		}
+	}
+	return hashTerm(t)
 }
 
 // duplicateAtomKey is duplicateKey for a map whose keys are all atoms, the

@@ -42,7 +42,7 @@ func TestEqual(t *testing.T) {
 		if got := Equal(c.b, c.a); got != c.want {
 			t.Errorf("Equal(%#v, %#v) = %v; want %v", c.b, c.a, got, c.want)
 		}
-		if c.want && hashTerm(c.a) != hashTerm(c.b) {
+		if c.want && (hashTerm(c.a) != hashTerm(c.b) || hashKey(c.a) != hashKey(c.b)) {
 			t.Errorf("hash of %#v and %#v differ; want the same for Equal terms", c.a, c.b)
 		}
 	}
@@ -70,6 +70,13 @@ func TestBigMapKeys(t *testing.T) {
 	m = append(m, Pair{Key: big.NewInt(99), Value: 0})
 	if got := duplicateKey(m); got != 101 {
 		t.Errorf("duplicateKey with 99 twice = %d; want 101", got)
+	}
+	for _, pair := range [][2]Term{{nil, Atom("undefined")}, {true, Atom("true")}, {"k", BitString{Bytes: []byte("k"), Bits: 8}}} {
+		keys := append(Map{{pair[0], 0}}, m[:50]...)
+		keys = append(keys, Pair{Key: pair[1]})
+		if got := duplicateKey(keys); got != 51 {
+			t.Errorf("duplicateKey with %#v and %#v = %d; want 51", pair[0], pair[1], got)
+		}
 	}
 	rev := make(Map, 0, 100)
 	for k := 99; k >= 0; k-- {
