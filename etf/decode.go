@@ -438,8 +438,8 @@ type atomEntry struct {
 }
 
 const (
-	atomCacheSize   = 4096 // a power of two
-	atomCacheMaxLen = 255  // longer (non-ASCII) atoms are not interned
+	atomCacheSize   = 4096             // a power of two
+	atomCacheMaxLen = 4 * maxAtomChars // the longest UTF-8 atom
 )
 
 // atomCache interns short atoms so that decoding a known atom allocates
@@ -453,7 +453,7 @@ var (
 
 // atomHash picks a cache slot from the length and the first and last bytes
 // of a name: cheap, and distinct for the atoms a node sees most.
-func atomHash(name []byte) uint32 {
+func atomHash[S string | []byte](name S) uint32 {
 	n := len(name)
 	if n == 0 {
 		return 0
@@ -468,6 +468,12 @@ func cachedAtom(name []byte) *atomEntry {
 		return e
 	}
 	return nil
+}
+
+// cachedAtomName reports whether the atom name is interned.
+func cachedAtomName(name string) bool {
+	e := atomCache[atomHash(name)&(atomCacheSize-1)].Load()
+	return e != nil && string(e.atom) == name
 }
 
 // lookupAtom returns the cache slot for name and the entry interned there

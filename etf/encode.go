@@ -198,8 +198,12 @@ func appendValue(b []byte, v Term, left int, converted bool) ([]byte, error) {
 	return appendValue(b, t, left, true)
 }
 
-// validAtomName reports whether s is UTF-8 of at most 255 characters.
+// validAtomName reports whether s is UTF-8 of at most 255 characters. A name
+// the decoder has interned was checked already.
 func validAtomName(s string) bool {
+	if cachedAtomName(s) {
+		return true
+	}
 	if len(s) > maxAtomChars && utf8.RuneCountInString(s) > maxAtomChars {
 		return false
 	}
@@ -268,11 +272,10 @@ func appendBig(b []byte, x *big.Int) ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(n))
 		b = append(b, sign)
 	}
-	at := len(b)
-	b = slices.Grow(b, n)[:at+n]
-	digits := b[at:]
-	x.FillBytes(digits)
-	slices.Reverse(digits)
+	words := x.Bits()
+	for k := 0; k < n; k++ {
+		b = append(b, byte(words[k/wordBytes]>>(8*(k%wordBytes))))
+	}
 	return b, nil
 }
 
