@@ -78,7 +78,7 @@ func (d *Decoder) fill(need int) {
 		limit = DefaultMaxSize
 	}
 	if need > limit {
-		d.err = &DecodeError{Offset: need, Msg: "term larger than MaxSize " + strconv.Itoa(limit)}
+		d.err = &DecodeError{Msg: "term larger than MaxSize " + strconv.Itoa(limit)}
 		return
 	}
 	have := copy(d.buf, d.buf[d.off:])
