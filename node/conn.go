@@ -34,7 +34,7 @@ type conn struct {
 	ctx    context.Context // cancelled when the connection stops; handlers started for it watch it
 	cancel context.CancelFunc
 
-	out    chan []byte   // frames queued while a write was in progress
+	out    chan frame    // frames queued while a write was in progress
 	kick   chan struct{} // something was queued
 	ticked chan struct{} // the peer sent a tick
 	done   chan struct{} // closed once by stop
@@ -62,7 +62,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		peer:     d.Name,
 		creation: d.Creation,
 		nc:       nc,
-		out:      make(chan []byte, n.opts.SendQueue),
+		out:      make(chan frame, n.opts.SendQueue),
 		kick:     make(chan struct{}, 1),
 		ticked:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -209,7 +209,17 @@ func (c *conn) runCall(f func(flush bool)) {
 	c.inlineSeq.Add(1)
 	c.n.watch.poke()
 	f(flush)
-	c.reader.CompareAndSwap(word|readerInline, word)
+	if c.reader.CompareAndSwap(word|readerInline, word) || !c.unflushed.Load() {
+		return
+	}
+	// Reading was handed off, perhaps before this reply was buffered: the new reader may already be waiting,
+	// so flush here.
+	c.wmu.Lock()
+	err := c.flushLocked()
+	c.wmu.Unlock()
+	if err != nil {
+		c.n.log.Debug("node: flush failed", "peer", c.peer, "error", err)
+	}
 }
 
 // handOff moves reading to a new goroutine if the reader is still inline in the call the watchdog saw; it
@@ -287,30 +297,30 @@ func (c *conn) flushLocked() error {
 	return c.writeLocked(nil, true)
 }
 
-// writeLocked writes every queued frame, then b when it is not nil, and flushes once unless flush is false. A
+// writeLocked writes every queued frame, then f when it is not nil, and flushes once unless flush is false. A
 // write error sticks: the connection stops. c.wmu is held.
-func (c *conn) writeLocked(b []byte, flush bool) error {
+func (c *conn) writeLocked(f *frame, flush bool) error {
 	if c.werr != nil {
-		releaseFrame(b)
+		f.release()
 		return c.werr
 	}
 	if err := c.nc.SetWriteDeadline(time.Now().Add(4 * c.n.opts.TickInterval)); err != nil {
-		releaseFrame(b)
+		f.release()
 		return c.fail(fmt.Errorf("node: set write deadline: %w", err))
 	}
 	for drained := false; !drained; {
 		select {
 		case q := <-c.out:
-			if err := c.writeFrame(q); err != nil {
-				releaseFrame(b)
+			if err := c.writeFrame(&q); err != nil {
+				f.release()
 				return err
 			}
 		default:
 			drained = true
 		}
 	}
-	if b != nil {
-		if err := c.writeFrame(b); err != nil {
+	if f != nil {
+		if err := c.writeFrame(f); err != nil {
 			return err
 		}
 	}
@@ -326,12 +336,21 @@ func (c *conn) writeLocked(b []byte, flush bool) error {
 	return nil
 }
 
-// writeFrame buffers one frame and gives it back to the pool. c.wmu is held.
-func (c *conn) writeFrame(b []byte) error {
-	_, err := c.w.Write(b)
-	c.bytesOut.Add(uint64(len(b)))
+// writeFrame buffers one frame (a big segment goes to the socket from its own memory) and releases it.
+// c.wmu is held.
+func (c *conn) writeFrame(f *frame) error {
+	defer f.release()
+	n, err := c.w.Write(f.head)
+	for _, seg := range f.more {
+		if err != nil {
+			break
+		}
+		var m int
+		m, err = c.w.Write(seg)
+		n += m
+	}
+	c.bytesOut.Add(uint64(n))
 	c.msgsOut.Add(1)
-	releaseFrame(b)
 	if err != nil {
 		return c.fail(fmt.Errorf("node: write to %s: %w", c.peer, err))
 	}
@@ -351,28 +370,28 @@ func (c *conn) fail(err error) error {
 // writes it at once, after whatever was queued; otherwise it is queued for the writer loop, blocking while the
 // queue is full (back-pressure). It fails once the connection has stopped; either way the frame is no longer
 // the caller's.
-func (c *conn) enqueue(b []byte) error {
-	return c.enqueueFlush(b, true)
+func (c *conn) enqueue(f frame) error {
+	return c.enqueueFlush(f, true)
 }
 
 // enqueueFlush is enqueue that, when flush is false and the frame is written at once, leaves it buffered for
 // the reader to flush with the replies that follow.
-func (c *conn) enqueueFlush(b []byte, flush bool) error {
+func (c *conn) enqueueFlush(f frame, flush bool) error {
 	select {
 	case <-c.done:
-		releaseFrame(b)
+		f.release()
 		return errClosed
 	default:
 	}
 	if c.wmu.TryLock() {
-		err := c.writeLocked(b, flush)
+		err := c.writeLocked(&f, flush)
 		c.wmu.Unlock()
 		return err
 	}
 	select {
-	case c.out <- b:
+	case c.out <- f:
 	case <-c.done:
-		releaseFrame(b)
+		f.release()
 		return errClosed
 	}
 	select {
@@ -384,9 +403,9 @@ func (c *conn) enqueueFlush(b []byte, flush bool) error {
 
 // send encodes and queues one control message with an optional payload.
 func (c *conn) send(control etf.Tuple, payload etf.Term, hasPayload bool) error {
-	b, err := encodeFrame(control, payload, hasPayload)
+	f, err := encodeFrame(control, payload, hasPayload)
 	if err != nil {
 		return err
 	}
-	return c.enqueue(b)
+	return c.enqueue(f)
 }

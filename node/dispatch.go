@@ -341,11 +341,11 @@ func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
 	} else if _, ok := f[0].(etf.Pid); !ok {
 		return fmt.Errorf("node: malformed From %v", from)
 	}
-	b, err := encodeFrame(control, msg, true)
+	fr, err := encodeFrame(control, msg, true)
 	if err != nil {
 		return err
 	}
-	return c.enqueueFlush(b, flush)
+	return c.enqueueFlush(fr, flush)
 }
 
 // aliasTag returns Ref when tag is [alias | Ref].

@@ -89,23 +89,119 @@ func releaseFrame(b []byte) {
 	framePool.Put(&b)
 }
 
+// frame is one encoded packet: head holds the length header, the control message and the message up to its
+// first big binary (at least bigBinary bytes); each big binary follows in more as its own segment, taken from
+// the term rather than copied, with the bytes after it. head comes from framePool.
+type frame struct {
+	head []byte
+	more [][]byte
+}
+
+// release gives the frame's pooled buffer back; the frame must not be used afterwards. A nil frame is fine.
+func (f *frame) release() {
+	if f != nil {
+		releaseFrame(f.head)
+	}
+}
+
+// bigBinary is the size from which a binary in a message is written from its own memory.
+const bigBinary = 64 << 10
+
 // encodeFrame builds one length-prefixed pass-through packet: control, then payload when hasPayload is set.
-func encodeFrame(control etf.Tuple, payload etf.Term, hasPayload bool) ([]byte, error) {
-	b := takeFrame(initialFrameCap + sizeHint(payload, sizeHintDepth))
+func encodeFrame(control etf.Tuple, payload etf.Term, hasPayload bool) (frame, error) {
+	b := takeFrame(initialFrameCap)
 	b = append(b, 0, 0, 0, 0, typePassThrough)
 	b, err := appendTerm(b, control)
 	if err != nil {
 		releaseFrame(b)
-		return nil, fmt.Errorf("node: encode control %v: %w", control[0], err)
+		return frame{}, fmt.Errorf("node: encode control %v: %w", control[0], err)
 	}
+	f := frame{head: b}
 	if hasPayload {
-		if b, err = appendTerm(b, payload); err != nil {
-			releaseFrame(b)
-			return nil, fmt.Errorf("node: encode message: %w", err)
+		if sizeHint(payload, sizeHintDepth) < bigBinary {
+			f.head, err = appendTerm(f.head, payload)
+		} else {
+			s := segmenter{cur: append(f.head, versionByte)}
+			err = s.term(payload, sizeHintDepth)
+			f = s.frame()
+		}
+		if err != nil {
+			f.release()
+			return frame{}, fmt.Errorf("node: encode message: %w", err)
 		}
 	}
-	binary.BigEndian.PutUint32(b, uint32(len(b)-frameHeaderLen))
-	return b, nil
+	size := -frameHeaderLen + len(f.head)
+	for _, seg := range f.more {
+		size += len(seg)
+	}
+	binary.BigEndian.PutUint32(f.head, uint32(size))
+	return f, nil
+}
+
+// External term tags the segmenter writes itself (erl_ext_dist).
+const (
+	tagLargeTuple = 105
+	tagNil        = 106
+	tagList       = 108
+	tagBinary     = 109
+)
+
+// segmenter encodes a term whose big binaries become segments of their own: it writes the headers of the
+// tuples and lists that lead to them and leaves everything else to etf.
+type segmenter struct {
+	cur  []byte   // the segment being written; the first one is the frame's pooled head
+	done [][]byte // finished segments
+}
+
+func (s *segmenter) term(t etf.Term, depth int) error {
+	switch v := t.(type) {
+	case []byte:
+		if len(v) >= bigBinary {
+			s.cur = binary.BigEndian.AppendUint32(append(s.cur, tagBinary), uint32(len(v)))
+			s.done = append(s.done, s.cur, v)
+			s.cur = nil
+			return nil
+		}
+	case etf.Tuple:
+		if depth > 0 && sizeHint(v, depth) >= bigBinary {
+			if len(v) <= 255 {
+				s.cur = append(s.cur, tagSmallTuple, byte(len(v)))
+			} else {
+				s.cur = binary.BigEndian.AppendUint32(append(s.cur, tagLargeTuple), uint32(len(v)))
+			}
+			return s.all(v, depth-1)
+		}
+	case etf.List:
+		if depth > 0 && sizeHint(v, depth) >= bigBinary {
+			s.cur = binary.BigEndian.AppendUint32(append(s.cur, tagList), uint32(len(v)))
+			if err := s.all(v, depth-1); err != nil {
+				return err
+			}
+			s.cur = append(s.cur, tagNil)
+			return nil
+		}
+	}
+	var err error
+	s.cur, err = etf.AppendTerm(s.cur, t)
+	return err
+}
+
+func (s *segmenter) all(ts []etf.Term, depth int) error {
+	for _, t := range ts {
+		if err := s.term(t, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// frame returns the segments as a frame.
+func (s *segmenter) frame() frame {
+	segs := s.done
+	if len(s.cur) > 0 || len(segs) == 0 {
+		segs = append(segs, s.cur)
+	}
+	return frame{head: segs[0], more: segs[1:]}
 }
 
 // smallInt returns t as an int when it is an integer that fits; control messages carry small integers only.
@@ -126,8 +222,8 @@ func smallInt(t etf.Term) (int, bool) {
 // sizeHintDepth bounds how deep sizeHint looks for binaries.
 const sizeHintDepth = 4
 
-// sizeHint returns the bytes of the binaries and strings within depth levels of t, so that a frame carrying a
-// big binary is allocated once at its size instead of growing by doubling.
+// sizeHint returns the bytes of the binaries and strings within depth levels of t: encodeFrame looks for big
+// binaries only in messages where they add up to bigBinary.
 func sizeHint(t etf.Term, depth int) int {
 	switch v := t.(type) {
 	case []byte:
