@@ -31,6 +31,9 @@ func (c *conn) handlePacket(b []byte) {
 		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
 		return
 	}
+	if monitorsServedName(b) {
+		return
+	}
 	dec := c.decoder(b)
 	term, n, err := dec.DecodePrefix(b[1:])
 	if err != nil {
@@ -300,6 +303,50 @@ func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 		}
 	}
 	return c.router.RouteDemonitor(from, ref)
+}
+
+// monitorsServedName reports, from the bytes alone, whether packet is a MONITOR_P or DEMONITOR_P on
+// hornbeam_hooks or rex, which need nothing done (see monitor). gen_server:call sends one of each per call, so
+// they are recognized without being decoded.
+func monitorsServedName(packet []byte) bool {
+	// 112, 131, SMALL_TUPLE_EXT 4, SMALL_INTEGER_EXT op, then the pid, the name atom and the reference.
+	if len(packet) < 6 || packet[1] != versionByte || packet[2] != tagSmallTuple || packet[3] != 4 ||
+		packet[4] != tagSmallInteger || (packet[5] != opMonitorP && packet[5] != opDemonitorP) {
+		return false
+	}
+	i, ok := skipPid(packet, 6)
+	if !ok || i+2 > len(packet) || packet[i] != tagSmallAtomUTF8 {
+		return false
+	}
+	n := int(packet[i+1])
+	if i+2+n > len(packet) {
+		return false
+	}
+	name := etf.Atom(packet[i+2 : i+2+n])
+	return servedHere(name)
+}
+
+// skipPid returns the offset after the NEW_PID_EXT at packet[i].
+func skipPid(packet []byte, i int) (int, bool) {
+	if i+2 > len(packet) || packet[i] != tagNewPid {
+		return 0, false
+	}
+	switch packet[i+1] {
+	case tagSmallAtomUTF8:
+		if i+3 > len(packet) {
+			return 0, false
+		}
+		i += 3 + int(packet[i+2])
+	case tagAtomUTF8:
+		if i+4 > len(packet) {
+			return 0, false
+		}
+		i += 4 + (int(packet[i+2])<<8 | int(packet[i+3]))
+	default:
+		return 0, false
+	}
+	i += newPidTail
+	return i, i <= len(packet)
 }
 
 // servedHere reports whether the registered name is served by the connection itself rather than by an ergo

@@ -138,12 +138,19 @@ func encodeFrame(control etf.Tuple, payload etf.Term, hasPayload bool) (frame, e
 	return f, nil
 }
 
-// External term tags the segmenter writes itself (erl_ext_dist).
+// External term tags this package reads or writes itself (erl_ext_dist).
 const (
-	tagLargeTuple = 105
-	tagNil        = 106
-	tagList       = 108
-	tagBinary     = 109
+	tagNewPid        = 88
+	tagSmallInteger  = 97
+	tagAtomUTF8      = 118
+	tagSmallAtomUTF8 = 119
+	tagLargeTuple    = 105
+	tagNil           = 106
+	tagList          = 108
+	tagBinary        = 109
+
+	// newPidTail is the size of NEW_PID_EXT's ID, Serial and Creation after the node atom.
+	newPidTail = 12
 )
 
 // segmenter encodes a term whose big binaries become segments of their own: it writes the headers of the
