@@ -259,16 +259,23 @@ func (c *conn) route(deliver func() error) error {
 	}
 }
 
-// exitSignal routes an exit signal: one that reaches an erpc call stops it, a link exit goes to ergo, and an
-// exit/2 to an ergo process is dropped (ergo has no such signal).
+// exitSignal routes an exit signal: one that reaches an erpc call stops it, a link exit goes to ergo's router,
+// and an exit/2 other than normal ends the ergo process it names (ergo processes do not trap exits).
 func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
 	if c.n.srv.killCall(to) {
 		return nil
 	}
-	if !link {
+	if link {
+		return c.router.RouteExit(to, from, reasonString(reason))
+	}
+	if reason == etf.Atom("normal") {
 		return nil
 	}
-	return c.router.RouteExit(to, from, reasonString(reason))
+	p := c.n.ergo.ProcessByPid(to)
+	if p == nil {
+		return nil
+	}
+	return p.Exit(reasonString(reason))
 }
 
 // monitor sets up a monitor by the remote pid from on a local pid or name.

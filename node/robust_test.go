@@ -213,3 +213,62 @@ func (c *caller2) HandleDirect(p *gen.ServerProcess, _ etf.Ref, msg interface{})
 	t := msg.(etf.Tuple)
 	return p.CallWithTimeout(gen.ProcessID{Name: string(nameHooks), Node: string(t[0].(etf.Atom))}, t[1], 5)
 }
+
+// watcher is an ergo process that monitors the pids sent to it as {watch, Pid} and reports their 'DOWN'
+// reasons on down.
+type watcher struct {
+	gen.Server
+	down chan string
+}
+
+func (w *watcher) HandleInfo(p *gen.ServerProcess, msg etf.Term) gen.ServerStatus {
+	switch m := msg.(type) {
+	case etf.Tuple:
+		if len(m) == 2 && m[0] == etf.Atom("watch") {
+			p.MonitorProcess(m[1])
+			if err := p.Send(m[1], etf.Tuple{etf.Atom("watching"), p.Self()}); err != nil {
+				w.down <- err.Error()
+			}
+		}
+	case gen.MessageDown:
+		w.down <- m.Reason
+	}
+	return gen.ServerStatusOK
+}
+
+func TestErlNodeDownFiresGoMonitors(t *testing.T) {
+	requireErl(t)
+	n := startNode(t, testEngine(t))
+	w := &watcher{down: make(chan string, 2)}
+	_, err := n.ergo.Spawn("watcher", gen.ProcessOptions{}, w)
+	require.NoError(t, err)
+	e := startErl(t, testCookie, n.Name(), `
+		{watcher, Go} ! {watch, self()},
+		receive {watching, _} -> io:format("watched~n") end,
+		receive never -> ok end`)
+	e.waitLine(t, "watched", 10*time.Second)
+	require.NoError(t, e.cmd.Process.Kill())
+	select {
+	case reason := <-w.down:
+		require.Equal(t, "noconnection", reason)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no 'DOWN' for the killed node's process")
+	}
+}
+
+func TestExit2EndsErgoProcess(t *testing.T) {
+	requireErl(t)
+	n := startNode(t, testEngine(t))
+	_, err := n.ergo.Spawn("victim", gen.ProcessOptions{}, &watcher{down: make(chan string, 2)})
+	require.NoError(t, err)
+	out := runErl(t, testCookie, n.Name(), `
+		{victim, Go} ! {watch, self()},
+		Victim = receive {watching, P} -> P after 5000 -> timeout end,
+		M = erlang:monitor(process, Victim),
+		exit(Victim, normal),
+		Normal = receive {'DOWN', M, _, _, R1} -> {down, R1} after 300 -> alive end,
+		exit(Victim, kill),
+		Kill = receive {'DOWN', M, _, _, _} -> down after 5000 -> alive end,
+		io:format("~p~n", [{Normal, Kill}])`, 20*time.Second)
+	require.Equal(t, "{alive,down}", strings.TrimSpace(out))
+}
