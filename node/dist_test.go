@@ -29,14 +29,13 @@ func TestStream(t *testing.T) {
 	n := startNode(t, testEngine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		{ok, Ref} = gen_server:call({hornbeam_hooks, Go}, {stream, <<"echo">>, <<"count">>, [200], #{}, #{window => 16}}, 5000),
-		Loop = fun L(Acc, Got) ->
+		Loop = fun L(Acc, Unacked) when Unacked >= 8 ->
+				{hornbeam_hooks, Go} ! {hornbeam_stream_credit, Ref, Unacked},
+				L(Acc, 0);
+			L(Acc, Unacked) ->
 			receive
-				{hornbeam_stream, Ref, {chunk, C}} ->
-					case (Got + 1) rem 8 of
-						0 -> {hornbeam_hooks, Go} ! {hornbeam_stream_credit, Ref, 8};
-						_ -> ok
-					end,
-					L([C | Acc], Got + 1);
+				{hornbeam_stream, Ref, {chunk, C}} -> L([C | Acc], Unacked + 1);
+				{hornbeam_stream, Ref, {chunks, Cs}} -> L(lists:reverse(Cs, Acc), Unacked + length(Cs));
 				{hornbeam_stream, Ref, done} -> lists:reverse(Acc);
 				{hornbeam_stream, Ref, Other} -> {failed, Other}
 			after 5000 -> {timeout, length(Acc)}
@@ -134,6 +133,7 @@ func TestErlangHandler(t *testing.T) {
 		Collect = fun Co(Acc) ->
 			receive
 				{hornbeam_stream, SRef, {chunk, X}} -> Co([X | Acc]);
+				{hornbeam_stream, SRef, {chunks, Xs}} -> Co(lists:reverse(Xs, Acc));
 				{hornbeam_stream, SRef, done} -> lists:reverse(Acc)
 			after 5000 -> timeout
 			end

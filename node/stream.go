@@ -48,9 +48,76 @@ func (s *server) openStream(cl caller, call hooks.Call, opts callOpts) (etf.Term
 	return etf.Tuple{atomOK, st.ref}, func() { s.spawn(func() { s.produce(st) }) }
 }
 
-// produce sends st's chunks to its caller, one per credit, then done or {error, Reason}.
+// maxBatch bounds the chunks sent in one {chunks, [Chunk]} message.
+const maxBatch = 256
+
+// streamItem is one result of a stream's Next.
+type streamItem struct {
+	v   etf.Term
+	err error
+}
+
+// produce sends st's chunks to its caller, then done or {error, Reason}. A puller goroutine takes chunks while
+// there is credit; this one sends what has piled up meanwhile as one {chunks, [Chunk]} message, so a fast
+// producer costs one packet per batch, not per chunk.
 func (s *server) produce(st *stream) {
 	defer s.endStream(st)
+	items := make(chan streamItem, maxBatch)
+	s.spawn(func() { s.pull(st, items) })
+	batch := make(etf.List, 0, maxBatch)
+	for {
+		var it streamItem
+		select {
+		case it = <-items:
+		case <-st.ctx.Done():
+			return
+		}
+		batch = batch[:0]
+		for it.err == nil {
+			batch = append(batch, it.v)
+			if len(batch) == maxBatch {
+				break
+			}
+			select {
+			case it = <-items:
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) > 0 && !s.sendStream(st, chunksMsg(batch)) {
+			return
+		}
+		if it.err != nil {
+			msg := etf.Term(atomDone)
+			if it.err != io.EOF {
+				msg = etf.Tuple{atomError, hooks.ReasonOf(it.err)}
+			}
+			s.sendStream(st, msg)
+			return
+		}
+	}
+}
+
+// chunksMsg is {chunk, C} for one chunk and {chunks, [C...]} for several; it copies batch.
+func chunksMsg(batch etf.List) etf.Term {
+	if len(batch) == 1 {
+		return etf.Tuple{atomChunk, batch[0]}
+	}
+	return etf.Tuple{atomChunks, append(etf.List(nil), batch...)}
+}
+
+// sendStream sends {hornbeam_stream, StreamRef, msg} to st's caller unless the stream was stopped; false when it
+// was not sent.
+func (s *server) sendStream(st *stream, msg etf.Term) bool {
+	if st.ctx.Err() != nil {
+		return false
+	}
+	return s.send(st.h.cl, etf.Tuple{atomHornbeamStream, st.ref, msg}) == nil
+}
+
+// pull takes st's chunks, one per credit, into items until the end, a failure, or the stream's stop.
+func (s *server) pull(st *stream, items chan<- streamItem) {
 	for {
 		for st.credit.Load() <= 0 {
 			select {
@@ -63,17 +130,13 @@ func (s *server) produce(st *stream) {
 		if st.ctx.Err() != nil {
 			return
 		}
-		var msg etf.Term
-		switch {
-		case err == io.EOF:
-			msg = atomDone
-		case err != nil:
-			msg = etf.Tuple{atomError, hooks.ReasonOf(err)}
-		default:
-			st.credit.Add(-1)
-			msg = etf.Tuple{atomChunk, v}
+		st.credit.Add(-1)
+		select {
+		case items <- streamItem{v, err}:
+		case <-st.ctx.Done():
+			return
 		}
-		if serr := s.send(st.h.cl, etf.Tuple{atomHornbeamStream, st.ref, msg}); serr != nil || err != nil {
+		if err != nil {
 			return
 		}
 	}
