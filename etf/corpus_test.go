@@ -123,7 +123,7 @@ var goBuilt = []struct {
 	{"embedded", withEmbedded{Base: Base{ID: -1, Kind: "b"}, Kind: "k"}, `#{<<"ID">> => -1, <<"Kind">> => <<"k">>}`},
 	{"go_map", map[string]int{"b": 2, "a": 1}, `#{<<"a">> => 1, <<"b">> => 2}`},
 	{"go_map_int_keys", map[int]string{3: "c", -1: "m"}, `#{3 => <<"c">>, -1 => <<"m">>}`},
-	{"scalars", []any{nil, true, false, 1.5, -0.0, uint64(math.MaxUint64), int64(math.MinInt64), "x", []byte{1, 2}, Atom("a"), int8(-128)},
+	{"scalars", []any{nil, true, false, 1.5, math.Copysign(0, -1), uint64(math.MaxUint64), int64(math.MinInt64), "x", []byte{1, 2}, Atom("a"), int8(-128)},
 		`[undefined, true, false, 1.5, -0.0, 18446744073709551615, -9223372036854775808, <<"x">>, <<1,2>>, a, -128]`},
 	{"hooks_call", Tuple{Atom("execute"), "app", "act", []int{1, 2}, map[string]any{"k": "v", "n": nil}},
 		`{execute, <<"app">>, <<"act">>, [1, 2], #{<<"k">> => <<"v">>, <<"n">> => undefined}}`},

@@ -320,7 +320,6 @@ var (
 	bigIntType      = reflect.TypeFor[big.Int]()
 	marshalerType   = reflect.TypeFor[Marshaler]()
 	unmarshalerType = reflect.TypeFor[Unmarshaler]()
-	emptyBinary     = []byte{}
 	termStructTypes = map[reflect.Type]bool{}
 	// termContainerTypes are term types whose elements may need converting.
 	termContainerTypes = map[reflect.Type]bool{
