@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/big"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -365,9 +366,14 @@ func (m *Map) Put(key, value Term) {
 }
 
 // duplicateKey returns the index of the first key of m Equal to an earlier
-// one, or -1. Big maps are checked through a table of keyed hashes of the
-// keys, so hostile keys cannot make it quadratic.
+// one, or -1. Keys in strictly increasing order, as OTP writes small maps,
+// are distinct and need nothing more; other small maps are checked pairwise,
+// and big ones through a table of keyed hashes of the keys, so hostile keys
+// cannot make it quadratic.
 func duplicateKey(m Map) int {
+	if increasingKeys(m) {
+		return -1
+	}
 	if len(m) <= smallMapDupScan {
 		if k, ok := duplicateAtomKey(m); ok {
 			return k
@@ -381,21 +387,37 @@ func duplicateKey(m Map) int {
 		}
 		return -1
 	}
+	if k, ok := duplicateDenseInt(m); ok {
+		return k
+	}
+	if uint64(len(m)) >= math.MaxUint32 {
+		idx := keyIndex{first: make(map[uint64]int, len(m))}
+		for k := range m {
+			if idx.add(m, k) {
+				return k
+			}
+		}
+		return -1
+	}
 	size := 4
 	for size < 2*len(m) {
 		size <<= 1
 	}
-	table := make([]keySlot, size)
+	var small [smallKeyTable]keySlot
+	table := small[:]
+	if size > smallKeyTable {
+		table = make([]keySlot, size)
+	}
 	mask := uint64(size - 1)
 	for k, p := range m {
 		h := hashKey(p.Key)
 		for x := h & mask; ; x = (x + 1) & mask {
 			s := &table[x]
 			if s.next == 0 {
-				s.h, s.next = h, k+1
+				s.h, s.next = uint32(h>>32), uint32(k+1)
 				break
 			}
-			if s.h == h && Equal(m[s.next-1].Key, p.Key) {
+			if s.h == uint32(h>>32) && Equal(m[s.next-1].Key, p.Key) {
 				return k
 			}
 		}
@@ -403,12 +425,87 @@ func duplicateKey(m Map) int {
 	return -1
 }
 
-// keySlot is a slot of duplicateKey's open-addressing table: the hash of the
-// key at index next-1, or empty when next is 0.
-type keySlot struct {
-	h    uint64
-	next int
+// duplicateDenseInt is duplicateKey for a map whose keys are all int64s
+// within a range of at most 16 per key, such as 1..N: it marks each key in a
+// bitmap of that range, no bigger than two bytes per key. ok is false for
+// other maps.
+func duplicateDenseInt(m Map) (k int, ok bool) {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, p := range m {
+		i, ok := p.Key.(int64)
+		if !ok {
+			return -1, false
+		}
+		lo, hi = min(lo, i), max(hi, i)
+	}
+	span := uint64(hi) - uint64(lo)
+	if span >= 16*uint64(len(m)) {
+		return -1, false
+	}
+	seen := make([]uint64, span/64+1)
+	for k, p := range m {
+		d := uint64(p.Key.(int64)) - uint64(lo)
+		w, bit := &seen[d/64], uint64(1)<<(d%64)
+		if *w&bit != 0 {
+			return k, true
+		}
+		*w |= bit
+	}
+	return -1, true
 }
+
+// increasingKeys reports whether the keys of m are all int64s, all Atoms or
+// all []bytes, each greater than the one before: then no two are Equal. It
+// stops at the first key out of order, so it costs little when it fails.
+func increasingKeys(m Map) bool {
+	if len(m) < 2 {
+		return true
+	}
+	switch first := m[0].Key.(type) {
+	case Atom:
+		prev := first
+		for _, p := range m[1:] {
+			a, ok := p.Key.(Atom)
+			if !ok || a <= prev {
+				return false
+			}
+			prev = a
+		}
+		return true
+	case []byte:
+		prev := first
+		for _, p := range m[1:] {
+			b, ok := p.Key.([]byte)
+			if !ok || bytes.Compare(b, prev) <= 0 {
+				return false
+			}
+			prev = b
+		}
+		return true
+	case int64:
+		prev := first
+		for _, p := range m[1:] {
+			i, ok := p.Key.(int64)
+			if !ok || i <= prev {
+				return false
+			}
+			prev = i
+		}
+		return true
+	}
+	return false
+}
+
+// keySlot is a slot of duplicateKey's open-addressing table: the high half
+// of the hash of the key at index next-1, or empty when next is 0.
+type keySlot struct {
+	h    uint32
+	next uint32
+}
+
+// smallKeyTable is the size of the table duplicateKey keeps on the stack,
+// enough for maps of up to 64 keys.
+const smallKeyTable = 128
 
 // atomSalt keeps the hash of an atom apart from that of a binary with the same bytes.
 const atomSalt = 0x9e3779b97f4a7c15
@@ -428,8 +525,26 @@ func hashKey(t Term) uint64 {
 		if x.Bits == 8 {
 			return maphash.Bytes(hashSeed, x.Bytes)
 		}
+	case int64:
+		return hashInt(x)
+	}
+	if i, z, ok := intOf(t); ok && z == nil {
+		return hashInt(i)
 	}
 	return hashTerm(t)
+}
+
+// intSeeds key hashInt; they are drawn from hashSeed, fresh in each process.
+var intSeeds = [3]uint64{
+	maphash.String(hashSeed, "int0"), maphash.String(hashSeed, "int1"), maphash.String(hashSeed, "int2"),
+}
+
+// hashInt is a keyed hash of an integer: two rounds of a 128-bit multiply
+// folded to 64 bits, as the runtime hashes 8-byte keys without AES.
+func hashInt(i int64) uint64 {
+	hi, lo := bits.Mul64(uint64(i)^intSeeds[0], intSeeds[1]|1)
+	hi, lo = bits.Mul64(hi^lo^intSeeds[2], intSeeds[1]|1)
+	return hi ^ lo
 }
 
 // duplicateAtomKey is duplicateKey for a map whose keys are all atoms, the

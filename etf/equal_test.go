@@ -1,8 +1,10 @@
 package etf
 
 import (
+	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"testing"
 )
 
@@ -116,5 +118,49 @@ func TestCompare(t *testing.T) {
 	}
 	if got := Compare(int64(1), 1.0); got != 0 {
 		t.Errorf("Compare(1, 1.0) = %d; want 0", got)
+	}
+}
+
+func TestDuplicateKey(t *testing.T) {
+	ints := func(keys ...Term) Map {
+		m := make(Map, len(keys))
+		for k, key := range keys {
+			m[k].Key = key
+		}
+		return m
+	}
+	seq := func(n int, key func(int) Term) []Term {
+		out := make([]Term, n)
+		for k := range out {
+			out[k] = key(k)
+		}
+		return out
+	}
+	atoms := seq(40, func(k int) Term { return Atom(fmt.Sprintf("k%03d", k)) })
+	bins := seq(40, func(k int) Term { return []byte(fmt.Sprintf("k%03d", k)) })
+	dense := seq(100, func(k int) Term { return int64(k) })
+	sparse := seq(100, func(k int) Term { return int64(k) << 40 })
+	reversed := slices.Clone(dense)
+	slices.Reverse(reversed)
+	for _, tt := range []struct {
+		name string
+		keys []Term
+		want int
+	}{
+		{"sorted atoms", atoms, -1},
+		{"sorted binaries", bins, -1},
+		{"sorted ints", dense, -1},
+		{"sorted atoms, last repeated", append(slices.Clone(atoms), atoms[39]), 40},
+		{"sorted binaries, last repeated as a string", append(slices.Clone(bins), Term("k039")), 40},
+		{"dense ints reversed", reversed, -1},
+		{"dense ints, first repeated", append(slices.Clone(dense), int64(0)), 100},
+		{"dense ints, first repeated as an int", append(slices.Clone(dense), 0), 100},
+		{"sparse ints, shuffled, repeated", append([]Term{sparse[7]}, append(slices.Clone(sparse[:7]), sparse[7:]...)...), 8},
+		{"sparse ints, repeated as a *big.Int", append(slices.Clone(sparse), new(big.Int).Lsh(big.NewInt(3), 40)), 100},
+		{"1 and 1.0", []Term{int64(2), int64(1), 1.0}, -1},
+	} {
+		if got := duplicateKey(ints(tt.keys...)); got != tt.want {
+			t.Errorf("%s: duplicateKey = %d; want %d", tt.name, got, tt.want)
+		}
 	}
 }
