@@ -97,6 +97,11 @@ type decodeState struct {
 	alias    bool
 	terms    []Term // unused part of a chunk that small tuples and lists are cut from
 	pairs    []Pair // the same for small maps
+	ints     slab[int64]
+	floats   slab[float64]
+	tuples   slab[Tuple]
+	lists    slab[List]
+	bins     slab[[]byte]
 }
 
 // Chunk sizes for small containers: cutting them from one allocation saves
@@ -187,6 +192,10 @@ func (d *decodeState) count(i int) int {
 	return int(n)
 }
 
+// emptyList is [] boxed once; an empty slice cannot be appended to in place,
+// so sharing it is safe.
+var emptyList Term = List{}
+
 // value decodes the term whose tag is at i; left is the nesting still allowed.
 func (d *decodeState) value(i, left int) (Term, int, error) {
 	b := d.b
@@ -204,7 +213,11 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		if i+5 > len(b) {
 			return nil, i, d.short(tag, i, i+5)
 		}
-		return int64(int32(d.u32(i + 1))), i + 5, nil
+		v := int64(int32(d.u32(i + 1)))
+		if uint64(v) <= math.MaxUint8 {
+			return v, i + 5, nil // the runtime boxes these without allocating
+		}
+		return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
 	case tagNewFloat:
 		if i+9 > len(b) {
 			return nil, i, d.short(tag, i, i+9)
@@ -213,7 +226,7 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		if math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, i, d.fail(tag, i, "non-finite")
 		}
-		return f, i + 9, nil
+		return d.floats.box(f, float64Type, (len(b)-i)/9), i + 9, nil
 	case tagFloat:
 		return d.oldFloat(i)
 	case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8:
@@ -229,7 +242,7 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 	case tagSmallTuple, tagLargeTuple:
 		return d.tuple(i, left)
 	case tagNil:
-		return List{}, i + 1, nil
+		return emptyList, i + 1, nil
 	case tagString:
 		return d.str(i)
 	case tagList:
@@ -242,7 +255,7 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		if n > len(b)-i-5 {
 			return nil, i, d.short(tag, i, i+5+n)
 		}
-		return d.bytes(i+5, n), i + 5 + n, nil
+		return d.bins.box(d.bytes(i+5, n), bytesType, (len(b)-i)/5), i + 5 + n, nil
 	case tagBitBinary:
 		return d.bitBinary(i)
 	case tagSmallBig, tagLargeBig:
@@ -451,14 +464,35 @@ var (
 	falseEntry = &atomEntry{atom: "false", term: false, ascii: true}
 )
 
-// atomHash picks a cache slot from the length and the first and last bytes
-// of a name: cheap, and distinct for the atoms a node sees most.
+// atomHash picks a cache slot from the length and up to 24 bytes of a name
+// (all of a name of up to 16 bytes): cheap, and distinct for names that
+// differ only in a digit, as k1..k40 or node names do.
 func atomHash[S string | []byte](name S) uint32 {
 	n := len(name)
-	if n == 0 {
-		return 0
+	var a, b uint64
+	switch {
+	case n >= 8:
+		a = le64(name, 0) ^ le64(name, n/2-4)<<7
+		b = le64(name, n-8)
+	case n >= 4:
+		a, b = uint64(le32(name, 0)), uint64(le32(name, n-4))
+	case n > 0:
+		a, b = uint64(name[0])<<16|uint64(name[n/2])<<8|uint64(name[n-1]), 0
 	}
-	return (uint32(n) | uint32(name[0])<<8 | uint32(name[n-1])<<16) * 0x9e3779b1 >> 20
+	hi, lo := bits.Mul64(a^0x9e3779b97f4a7c15, b^uint64(n)^0xbf58476d1ce4e5b9)
+	return uint32(hi ^ lo)
+}
+
+// le64 and le32 read little-endian words of name at i, in bounds.
+func le64[S string | []byte](name S, i int) uint64 {
+	_ = name[i+7]
+	return uint64(name[i]) | uint64(name[i+1])<<8 | uint64(name[i+2])<<16 | uint64(name[i+3])<<24 |
+		uint64(name[i+4])<<32 | uint64(name[i+5])<<40 | uint64(name[i+6])<<48 | uint64(name[i+7])<<56
+}
+
+func le32[S string | []byte](name S, i int) uint32 {
+	_ = name[i+3]
+	return uint32(name[i]) | uint32(name[i+1])<<8 | uint32(name[i+2])<<16 | uint32(name[i+3])<<24
 }
 
 // cachedAtom returns the entry interned for name, or nil; it is the hot path
@@ -519,7 +553,7 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 		}
 		t[k], j = v, next
 	}
-	return t, j, nil
+	return d.tuples.box(t, tupleType, (len(b)-i)/2), j, nil
 }
 
 func (d *decodeState) str(i int) (Term, int, error) {
@@ -533,7 +567,7 @@ func (d *decodeState) str(i int) (Term, int, error) {
 		return nil, i, d.short(tagString, i, j+n)
 	}
 	if n == 0 {
-		return List{}, j, nil
+		return emptyList, j, nil
 	}
 	s := b[j : j+n]
 	if isASCII(s) {
@@ -564,7 +598,7 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 		l[k], j = v, next
 	}
 	if j < len(b) && b[j] == tagNil {
-		return l, j + 1, nil
+		return d.lists.box(l, listType, (len(b)-i)/6), j + 1, nil
 	}
 	tail, j, err := d.value(j, left-1)
 	if err != nil {
