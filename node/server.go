@@ -68,14 +68,19 @@ func (s *server) stop() {
 	s.wg.Wait()
 }
 
-// caller is who made a request: a remote pid reached through conn, or a local ergo process (conn nil).
+// caller is who made a request: a remote pid reached through conn, the owner of a port session (port set, pid
+// made up by the session), or a local ergo process (conn and port nil).
 type caller struct {
 	pid  etf.Pid
 	conn *conn
+	port *portSession
 }
 
-// send delivers msg to the caller's pid.
+// send delivers msg to the caller's pid, or as a frame to a port session's owner.
 func (s *server) send(cl caller, msg etf.Term) error {
+	if cl.port != nil {
+		return cl.port.send(msg)
+	}
 	if cl.conn != nil {
 		return cl.conn.send(etf.Tuple{opSend, etf.Atom(""), cl.pid}, msg, true)
 	}
@@ -263,8 +268,8 @@ func (s *server) holderLocked(cl caller) (h *holder, isNew bool) {
 		return h, false
 	}
 	h = &holder{cl: cl, tasks: make(map[hooks.TaskID]struct{}), streams: make(map[etf.Ref]*stream)}
-	if cl.conn != nil {
-		h.mon = s.n.ergo.MakeRef()
+	if cl.conn != nil || cl.port != nil {
+		h.mon = s.n.makeRef()
 	} else {
 		h.mon = s.proc.MonitorProcess(cl.pid)
 	}
@@ -274,7 +279,7 @@ func (s *server) holderLocked(cl caller) (h *holder, isNew bool) {
 }
 
 // monitor asks a remote caller's node to tell hornbeam_hooks when the caller exits (MONITOR_P); local callers
-// are monitored by ergo already.
+// are monitored by ergo already, and a port session releases what its owner held when it ends.
 func (s *server) monitor(h *holder) {
 	if h.cl.conn == nil {
 		return
@@ -284,8 +289,11 @@ func (s *server) monitor(h *holder) {
 	}
 }
 
-// demonitor removes the monitor of a holder dropped by releaseIfEmptyLocked.
+// demonitor removes the monitor of a holder dropped by releaseIfEmptyLocked; a port session's owner has none.
 func (s *server) demonitor(h *holder) {
+	if h.cl.port != nil {
+		return
+	}
 	if h.cl.conn == nil {
 		_ = s.proc.DemonitorProcess(h.mon)
 		return

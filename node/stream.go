@@ -34,7 +34,7 @@ func (s *server) openStream(cl caller, call hooks.Call, opts callOpts) (etf.Term
 		cancel()
 		return hooks.Reply(nil, err), nil
 	}
-	st := &stream{ref: s.n.ergo.MakeRef(), src: src, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	st := &stream{ref: s.n.makeRef(), src: src, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
 	st.credit.Store(int64(opts.window))
 	s.mu.Lock()
 	h, isNew := s.holderLocked(cl)
