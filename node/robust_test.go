@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,8 +193,7 @@ func TestTwoNodesInOneProcess(t *testing.T) {
 	e := testEngine(t)
 	a := startNode(t, e)
 	b := startNode(t, e)
-	var wg sync.WaitGroup
-	p, err := a.ergo.Spawn("", gen.ProcessOptions{}, &caller2{wg: &wg})
+	p, err := a.ergo.Spawn("", gen.ProcessOptions{}, &caller2{})
 	require.NoError(t, err)
 	r, err := p.Direct(etf.Tuple{etf.Atom(b.Name()), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{etf.Tuple{etf.Atom("x"), []byte("y")}}, etf.Map{}}})
 	require.NoError(t, err)
@@ -206,7 +204,6 @@ func TestTwoNodesInOneProcess(t *testing.T) {
 // {Node, Req}.
 type caller2 struct {
 	gen.Server
-	wg *sync.WaitGroup
 }
 
 func (c *caller2) HandleDirect(p *gen.ServerProcess, _ etf.Ref, msg interface{}) (interface{}, gen.DirectStatus) {
