@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/stretchr/testify/require"
+)
+
+// portPeer is the Erlang side of a ServePort session run over pipes.
+type portPeer struct {
+	t    *testing.T
+	in   *io.PipeWriter // the session's r
+	out  *etf.PacketReader
+	outR *io.PipeReader
+	pw   *etf.PacketWriter
+	done chan error // ServePort's result
+}
+
+// startPort runs ServePort with the test engine; cleanup closes its input and waits for it.
+func startPort(t *testing.T) *portPeer {
+	t.Helper()
+	r, in := io.Pipe()
+	outR, outW := io.Pipe()
+	pr, err := etf.NewPacketReader(outR, etf.Packet4)
+	require.NoError(t, err)
+	pw, err := etf.NewPacketWriter(in, etf.Packet4)
+	require.NoError(t, err)
+	p := &portPeer{t: t, in: in, out: pr, outR: outR, pw: pw, done: make(chan error, 1)}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e := testEngine(t)
+	go func() {
+		p.done <- ServePort(context.Background(), r, outW, PortOptions{Engine: e, Logger: log})
+		_ = outW.Close()
+	}()
+	t.Cleanup(func() {
+		_ = in.Close()
+		go func() { _, _ = io.Copy(io.Discard, outR) }()
+		<-p.done
+	})
+	return p
+}
+
+// write sends one term as a frame.
+func (p *portPeer) write(t etf.Term) {
+	p.t.Helper()
+	b, err := etf.Encode(t)
+	require.NoError(p.t, err)
+	require.NoError(p.t, p.pw.WriteFrame(b))
+}
+
+// read returns the next frame's term, failing after a few seconds.
+func (p *portPeer) read() etf.Term {
+	p.t.Helper()
+	type result struct {
+		t   etf.Term
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := p.out.ReadFrame()
+		if err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		t, err := etf.Decode(b)
+		ch <- result{t, err}
+	}()
+	select {
+	case r := <-ch:
+		require.NoError(p.t, r.err)
+		return r.t
+	case <-time.After(5 * time.Second):
+		p.t.Fatal("no frame from the port within 5s")
+		return nil
+	}
+}
+
+// call sends {call, Ref, Req} and returns the reply, which must be the next frame.
+func (p *portPeer) call(ref, req etf.Term) etf.Term {
+	p.t.Helper()
+	p.write(etf.Tuple{atomCall, ref, req})
+	rep, ok := p.read().(etf.Tuple)
+	require.True(p.t, ok)
+	require.Len(p.t, rep, 3)
+	require.Equal(p.t, atomReply, rep[0])
+	require.Equal(p.t, ref, rep[1])
+	return rep[2]
+}
+
+func TestPortCalls(t *testing.T) {
+	p := startPort(t)
+	echo := func(v etf.Term) etf.Term {
+		return etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{v}, etf.Map{}}
+	}
+	tests := []struct {
+		name string
+		req  etf.Term
+		want etf.Term
+	}{
+		{"execute", echo(etf.Tuple{etf.Atom("a"), []byte("b"), int64(1)}),
+			etf.Tuple{atomOK, etf.Tuple{etf.Atom("a"), []byte("b"), int64(1)}}},
+		{"execute with opts", etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{int64(7)}, etf.Map{},
+			etf.Map{{Key: atomTimeout, Value: int64(1000)}}}, etf.Tuple{atomOK, int64(7)}},
+		{"find", etf.Tuple{atomFind, []byte("echo")}, etf.Tuple{atomOK, infoTerm(hooks.Info{AppPath: "echo", Kind: "go"})}},
+		{"not found", etf.Tuple{atomFind, []byte("nope")},
+			etf.Tuple{atomError, etf.Tuple{etf.Atom("not_found"), []byte("nope")}}},
+		{"bad request", etf.Atom("what"), badRequest(etf.Atom("what"))},
+		{"reg needs a node", etf.Tuple{atomReg, []byte("x"), etf.Tuple{atomErlang, etf.Pid{Node: "a@b", ID: 1}}},
+			etf.Tuple{atomError, etf.Tuple{etf.Atom("badarg"), []byte("node: a@b is not connected")}}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := p.call(int64(i), tt.req)
+			require.True(t, etf.Equal(tt.want, got), "got %v; want %v", got, tt.want)
+		})
+	}
+}
+
+func TestPortConcurrentCalls(t *testing.T) {
+	p := startPort(t)
+	p.write(etf.Tuple{atomCall, etf.Atom("slow"), etf.Tuple{atomExecute, []byte("echo"), []byte("sleep"), etf.List{int64(300)}, etf.Map{}}})
+	p.write(etf.Tuple{atomCall, etf.Atom("fast"), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{int64(1)}, etf.Map{}}})
+	var order []etf.Term
+	for range 2 {
+		order = append(order, p.read().(etf.Tuple)[1])
+	}
+	require.Equal(t, []etf.Term{etf.Atom("fast"), etf.Atom("slow")}, order)
+}
+
+func TestPortBadFrames(t *testing.T) {
+	p := startPort(t)
+	require.NoError(t, p.pw.WriteFrame([]byte{131, 104, 2, 97}))
+	rep := p.read().(etf.Tuple)
+	require.Equal(t, etf.Tuple{atomReply, atomUndefined}, rep[:2])
+	require.Equal(t, etf.Atom("badterm"), rep[2].(etf.Tuple)[1].(etf.Tuple)[0])
+
+	p.write(etf.Tuple{etf.Atom("hello"), int64(1)})
+	require.True(t, etf.Equal(etf.Tuple{atomReply, atomUndefined, badRequest(etf.Tuple{etf.Atom("hello"), int64(1)})}, p.read()))
+
+	require.Equal(t, etf.Tuple{atomOK, int64(2)}, p.call(int64(1), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{int64(2)}, etf.Map{}}))
+}
+
+func TestPortStream(t *testing.T) {
+	p := startPort(t)
+	rep := p.call(int64(1), etf.Tuple{atomStream, []byte("echo"), []byte("count"), etf.List{int64(100)}, etf.Map{},
+		etf.Map{{Key: atomWindow, Value: int64(8)}}}).(etf.Tuple)
+	require.Equal(t, atomOK, rep[0])
+	ref, ok := rep[1].(etf.Ref)
+	require.True(t, ok)
+	require.Equal(t, etf.Atom(portNodeName), ref.Node)
+	var got []etf.Term
+	unacked := 0
+	for {
+		m := p.read().(etf.Tuple)
+		require.Equal(t, atomHornbeamStream, m[0])
+		require.Equal(t, ref, m[1])
+		if m[2] == atomDone {
+			break
+		}
+		msg := m[2].(etf.Tuple)
+		switch msg[0] {
+		case atomChunk:
+			got = append(got, msg[1])
+			unacked++
+		case atomChunks:
+			l, ok := listElems(msg[1])
+			require.True(t, ok)
+			got = append(got, l...)
+			unacked += len(l)
+		}
+		require.LessOrEqual(t, unacked, 8)
+		if unacked >= 4 {
+			p.write(etf.Tuple{atomStreamCredit, ref, int64(unacked)})
+			unacked = 0
+		}
+	}
+	want := make([]etf.Term, 100)
+	for i := range want {
+		want[i] = int64(i)
+	}
+	require.Equal(t, want, got)
+}
+
+func TestPortStreamClose(t *testing.T) {
+	p := startPort(t)
+	rep := p.call(int64(1), etf.Tuple{atomStream, []byte("echo"), []byte("count"), etf.List{int64(1000)}, etf.Map{},
+		etf.Map{{Key: atomWindow, Value: int64(4)}}}).(etf.Tuple)
+	ref := rep[1].(etf.Ref)
+	p.write(etf.Tuple{atomStreamClose, ref})
+	// At most the window's chunks were sent before the close; the next reply follows them, with no done.
+	p.write(etf.Tuple{atomCall, int64(2), etf.Tuple{atomFind, []byte("echo")}})
+	for {
+		m := p.read().(etf.Tuple)
+		if m[0] == atomReply {
+			require.Equal(t, int64(2), m[1])
+			break
+		}
+		require.NotEqual(t, atomDone, m[2])
+	}
+}
+
+func TestPortEOF(t *testing.T) {
+	p := startPort(t)
+	rep := p.call(int64(1), etf.Tuple{atomExecuteAsync, []byte("echo"), []byte("sleep"), etf.List{int64(100)}, etf.Map{}}).(etf.Tuple)
+	require.Equal(t, atomOK, rep[0])
+	p.call(int64(2), etf.Tuple{atomStream, []byte("echo"), []byte("count"), etf.List{int64(1 << 30)}, etf.Map{}})
+	require.NoError(t, p.in.Close())
+	go func() { _, _ = io.Copy(io.Discard, p.outR) }()
+	select {
+	case err := <-p.done:
+		require.NoError(t, err)
+		p.done <- err
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServePort did not return within 5s of EOF")
+	}
+}
+
+func TestPortContextDone(t *testing.T) {
+	r, in := io.Pipe()
+	defer in.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServePort(ctx, r, io.Discard, PortOptions{Engine: testEngine(t)}) }()
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServePort did not return within 5s of its context's end")
+	}
+}
