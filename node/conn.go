@@ -19,10 +19,11 @@ import (
 // errClosed is returned by sends on a connection that has stopped.
 var errClosed = errors.New("node: connection closed")
 
-// conn is one distribution connection: a reader loop (Serve's goroutine) and a writer loop. A sender that finds
-// no write in progress writes its frame itself, after any queued ones; otherwise it queues the frame and the
-// writer loop writes everything queued in one flush. Either way a sender's frames go out in the order it sent
-// them, and a busy link batches many frames per write.
+// conn is one distribution connection: one reader at a time (Serve's goroutine, or the one the watchdog hands
+// reading to, see runCall) and a writer loop. A sender that finds no write in progress writes its frame itself,
+// after any queued ones; otherwise it queues the frame and the writer loop writes everything queued in one
+// flush. Either way a sender's frames go out in the order it sent them, and a busy link batches many frames per
+// write.
 type conn struct {
 	n        *Node
 	peer     string
@@ -190,10 +191,9 @@ func (c *conn) readLoop(gen uint64) error {
 	}
 }
 
-// The reader word packs the reader's generation (high bits) and its state (low bits): reading, or running a
+// The reader word packs the reader's generation (high bits) and its state (the low bit): set while it runs a
 // call inline. The watchdog moves a reader that stays inline to the next generation, reading.
 const (
-	readerReading   = 0
 	readerInline    = 1
 	readerStateBits = 1
 )

@@ -35,18 +35,9 @@ func (c *conn) handlePacket(b []byte) {
 		return
 	}
 	dec := c.decoder(b)
-	term, n, err := dec.DecodePrefix(b[1:])
+	ctl, op, n, err := decodeControl(dec, b)
 	if err != nil {
-		c.n.log.Warn("node: dropped a packet whose control message does not decode", "peer", c.peer, "error", err)
-		return
-	}
-	ctl, ok := term.(etf.Tuple)
-	op := 0
-	if ok && len(ctl) > 0 {
-		op, ok = smallInt(ctl[0])
-	}
-	if !ok {
-		c.n.log.Warn("node: dropped a packet with a malformed control message", "peer", c.peer, "control", term)
+		c.n.log.Warn("node: dropped a packet", "peer", c.peer, "error", err)
 		return
 	}
 	var payload etf.Term
@@ -61,6 +52,24 @@ func (c *conn) handlePacket(b []byte) {
 	}
 }
 
+// decodeControl decodes the control message of a pass-through packet and returns it with its operation and
+// its size in bytes.
+func decodeControl(dec etf.DecodeOptions, packet []byte) (etf.Tuple, int, int, error) {
+	term, n, err := dec.DecodePrefix(packet[1:])
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("node: control message: %w", err)
+	}
+	ctl, ok := term.(etf.Tuple)
+	op := 0
+	if ok && len(ctl) > 0 {
+		op, ok = smallInt(ctl[0])
+	}
+	if !ok {
+		return nil, 0, 0, fmt.Errorf("node: malformed control message %v", term)
+	}
+	return ctl, op, n, nil
+}
+
 // oversizedHead is how much of a packet above Options.MaxMessageSize is read to answer a $gen_call in it.
 const oversizedHead = 64 << 10
 
@@ -72,13 +81,8 @@ func (c *conn) oversized(head []byte, size int) {
 		c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "error", err)
 		return
 	}
-	ctl, n, cerr := etf.DecodePrefix(head[1:])
-	t, ok := ctl.(etf.Tuple)
-	op := 0
-	if ok && len(t) > 0 {
-		op, ok = smallInt(t[0])
-	}
-	if cerr != nil || !ok {
+	_, op, n, cerr := decodeControl(etf.DecodeOptions{}, head)
+	if cerr != nil {
 		c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "error", err)
 		return
 	}
