@@ -34,6 +34,7 @@ type config struct {
 	pyModule, pyPath       string
 	pyWorkers              int
 	pySocket               string
+	stdio                  bool
 }
 
 func main() {
@@ -64,6 +65,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.pyModule, "python", "", "module[:function] each Python worker imports (then calls function() once)")
 	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
 	fs.StringVar(&c.pyPath, "python-path", ".", "directories, colon-separated, where workers find --python's module")
+	fs.BoolVar(&c.stdio, "stdio", false, "port mode: serve {packet,4} frames on stdin and stdout for an Erlang port instead of running a node")
 	fs.StringVar(&c.pySocket, "python-socket", "", "Unix socket where Python processes started elsewhere attach (their HORNBEAM_SOCKET)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -170,7 +172,25 @@ func run(args []string, stderr io.Writer) error {
 		}
 		defer pool.Close()
 	}
+	if c.stdio {
+		return serveStdio(ctx, engine, log)
+	}
 	return serveNode(ctx, c, engine, log)
+}
+
+// serveStdio serves port mode on stdin and stdout until stdin ends or ctx does. Stdin is made non-blocking so
+// that closing it ends a pending read, and a write to a stdout the port's owner closed fails instead of killing
+// the process with SIGPIPE.
+func serveStdio(ctx context.Context, engine *hooks.Engine, log *slog.Logger) error {
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
+	in := os.Stdin
+	if err := syscall.SetNonblock(syscall.Stdin, true); err == nil {
+		in = os.NewFile(uintptr(syscall.Stdin), "/dev/stdin")
+	}
+	log.Info("hornbeam: serving port mode on stdin and stdout")
+	return node.ServePort(ctx, in, os.Stdout, node.PortOptions{Engine: engine, Logger: log})
 }
 
 // startPython starts the Python workers and the attach socket the flags ask for.
