@@ -77,15 +77,15 @@ func testEngine(t *testing.T) *hooks.Engine {
 // startNode starts a Go node for the test and stops it at cleanup.
 func startNode(t *testing.T, e *hooks.Engine) *Node {
 	t.Helper()
-	n, err := Start(context.Background(), Options{
-		Name:   uniqueName("go"),
-		Cookie: testCookie,
-		Engine: e,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e, Logger: testLogger(t)})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)
 	return n
+}
+
+// testLogger logs warnings and errors to t.Log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // testWriter sends log lines to t.Log.

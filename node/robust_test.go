@@ -88,7 +88,7 @@ func TestBadPayloadKeepsLink(t *testing.T) {
 	requireErl(t)
 	e := testEngine(t)
 	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e,
-		MaxMessageSize: 1 << 20, Logger: startNode(t, e).log})
+		MaxMessageSize: 1 << 20, Logger: testLogger(t)})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)
 	out := runErl(t, testCookie, n.Name(), `
