@@ -3,10 +3,10 @@ package etf
 import "unsafe"
 
 // Boxing a decoded value in a Term allocates a copy of it on the heap, one
-// small allocation per integer above 255, float, tuple, list or binary. A
-// slab instead copies values into a larger slice and builds each Term by
-// hand, with its data word pointing at the value's element of the slice: one
-// allocation serves many values.
+// small allocation per integer above 255, float, tuple, list, binary, pid or
+// reference. A slab instead copies values into a larger slice and builds
+// each Term by hand, with its data word pointing at the value's element of
+// the slice: one allocation serves many values.
 //
 // This is the only file that builds interface values with unsafe. It relies
 // on two facts of the gc runtime's layout of an empty interface (type word,
@@ -14,7 +14,7 @@ import "unsafe"
 // pointer to an immutable copy, and a pointer into the middle of an
 // allocation keeps all of it alive. So T must not be pointer-shaped (a
 // pointer, map, chan, func, or a struct or array of one such field); int64,
-// float64 and slice types are not. Nothing writes to an element once it is
+// float64, slices, Pid and Ref are not. Nothing writes to an element once it is
 // boxed, so the boxed values are immutable as Go requires. The cost is
 // retention: a Term kept alone keeps its whole slab (at most slabMax
 // elements) alive. FuzzDecode and the corpus tests cover every boxed kind.
@@ -28,24 +28,22 @@ type eface struct {
 // typeWord returns the type word of v's dynamic type.
 func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 
-// Slab sizes: a slab starts at slabMin elements and doubles up to slabMax,
-// and is never longer than the values the input left could hold.
-const (
-	slabMin = 16
-	slabMax = 512
-)
+// slabMax bounds a slab's length: slabs start at one element and double, so
+// a term with one boxed value allocates no more than the runtime would, and
+// one with many allocates about log2 of them plus one per slabMax.
+const slabMax = 512
 
 // slab boxes values of type T, cut from slices it allocates.
 type slab[T any] struct {
 	free []T
-	next int // elements of the next slice; 0 means slabMin
+	next int // elements of the next slice; 0 means 1
 }
 
 // box returns v as a Term. left is how many more values of T the input
 // could hold at most, which bounds the slab allocated.
 func (s *slab[T]) box(v T, typ unsafe.Pointer, left int) Term {
 	if len(s.free) == 0 {
-		n := max(s.next, slabMin)
+		n := max(s.next, 1)
 		s.next = min(2*n, slabMax)
 		s.free = make([]T, max(1, min(n, left)))
 	}
@@ -65,4 +63,6 @@ var (
 	tupleType   = typeWord(Tuple(nil))
 	listType    = typeWord(List(nil))
 	bytesType   = typeWord([]byte(nil))
+	pidType     = typeWord(Pid{})
+	refType     = typeWord(Ref{})
 )

@@ -97,18 +97,27 @@ type decodeState struct {
 	alias    bool
 	terms    []Term // unused part of a chunk that small tuples and lists are cut from
 	pairs    []Pair // the same for small maps
+	termNext int    // size of the next chunk of terms; 0 means termChunkMin
+	pairNext int    // the same for pairs
+	binChunk []byte // unused part of a chunk that short binaries are copied to
+	binNext  int    // size of the next binary chunk; 0 means binChunkMin
 	ints     slab[int64]
 	floats   slab[float64]
 	tuples   slab[Tuple]
 	lists    slab[List]
 	bins     slab[[]byte]
+	pids     slab[Pid]
+	refs     slab[Ref]
 }
 
 // Chunk sizes for small containers: cutting them from one allocation saves
 // an allocation each, and a container kept alone keeps at most a chunk alive.
+// Chunks start small, so that a small term allocates little, and double.
 const (
-	termChunk = 64
-	pairChunk = 32
+	termChunkMin = 8
+	termChunk    = 64
+	pairChunkMin = 4
+	pairChunk    = 32
 )
 
 // newTerms returns n zeroed elements for a tuple or list whose elements
@@ -122,7 +131,9 @@ func (d *decodeState) newTerms(n, j int) []Term {
 		return make([]Term, n)
 	}
 	if n > len(d.terms) {
-		d.terms = make([]Term, max(n, min(termChunk, len(d.b)-j)))
+		c := max(d.termNext, termChunkMin)
+		d.termNext = min(2*c, termChunk)
+		d.terms = make([]Term, max(n, min(c, len(d.b)-j)))
 	}
 	t := d.terms[:n:n]
 	d.terms = d.terms[n:]
@@ -139,7 +150,9 @@ func (d *decodeState) newPairs(n, j int) Map {
 		return make(Map, n)
 	}
 	if n > len(d.pairs) {
-		d.pairs = make([]Pair, max(n, min(pairChunk, (len(d.b)-j)/2)))
+		c := max(d.pairNext, pairChunkMin)
+		d.pairNext = min(2*c, pairChunk)
+		d.pairs = make([]Pair, max(n, min(c, (len(d.b)-j)/2)))
 	}
 	m := d.pairs[:n:n]
 	d.pairs = d.pairs[n:]
@@ -264,7 +277,10 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		return d.mapTerm(i, left)
 	case tagNewPid, tagPid:
 		p, j, err := d.pid(i)
-		return p, j, err
+		if err != nil {
+			return nil, i, err
+		}
+		return d.pids.box(p, pidType, (len(b)-i)/13), j, nil
 	case tagNewPort, tagPort, tagV4Port:
 		return d.port(i)
 	case tagNewerReference, tagNewReference, tagReference:
@@ -285,15 +301,39 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 	return nil, i, d.fail(tag, i, "unknown tag "+strconv.Itoa(int(tag)))
 }
 
-// bytes returns n bytes at i, copied unless aliasing is allowed.
+// bytes returns n bytes at i, copied unless aliasing is allowed. Short
+// binaries are copied into a shared chunk, each with its capacity cut to its
+// length, so that appending to one cannot touch the next.
 func (d *decodeState) bytes(i, n int) []byte {
 	if d.alias {
 		return d.b[i : i+n : i+n]
 	}
-	c := make([]byte, n)
+	if n > shortBinary {
+		c := make([]byte, n)
+		copy(c, d.b[i:])
+		return c
+	}
+	if n == 0 {
+		return []byte{}
+	}
+	if n > len(d.binChunk) {
+		c := max(d.binNext, binChunkMin)
+		d.binNext = min(2*c, binChunk)
+		d.binChunk = make([]byte, max(n, min(c, len(d.b)-i)))
+	}
+	c := d.binChunk[:n:n]
+	d.binChunk = d.binChunk[n:]
 	copy(c, d.b[i:])
 	return c
 }
+
+// Short binaries (up to shortBinary bytes) are cut from chunks that start at
+// binChunkMin bytes and double up to binChunk.
+const (
+	shortBinary = 64
+	binChunkMin = 64
+	binChunk    = 4096
+)
 
 func (d *decodeState) oldFloat(i int) (Term, int, error) {
 	if i+1+floatStringLen > len(d.b) {
@@ -829,7 +869,7 @@ func (d *decodeState) ref(i int) (Term, int, error) {
 			return nil, i, d.short(tag, i, j+5)
 		}
 		r.ID[0], r.Creation = d.u32(j), uint32(b[j+4])
-		return r, j + 5, nil
+		return d.refs.box(r, refType, (len(b)-i)/8), j + 5, nil
 	}
 	cre := 4
 	if tag == tagNewReference {
@@ -848,7 +888,7 @@ func (d *decodeState) ref(i int) (Term, int, error) {
 		r.ID[k] = d.u32(j)
 		j += 4
 	}
-	return r, j, nil
+	return d.refs.box(r, refType, (len(b)-i)/8), j, nil
 }
 
 func (d *decodeState) export(i int) (Term, int, error) {

@@ -226,3 +226,25 @@ func TestAtomCache(t *testing.T) {
 		t.Errorf("Decode(invalid UTF-8 atom) succeeded")
 	}
 }
+
+func TestDecodeShortBinariesApart(t *testing.T) {
+	data, err := Encode(List{[]byte("ab"), []byte("cd"), int64(1000), int64(2000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := v.(List)
+	first := l[0].([]byte)
+	if cap(first) != len(first) {
+		t.Errorf("cap of a decoded binary = %d; want its length %d", cap(first), len(first))
+	}
+	_ = append(first, 'x')
+	first[0] = 'z'
+	want := List{[]byte("zb"), []byte("cd"), int64(1000), int64(2000)}
+	if !Equal(l, want) {
+		t.Errorf("after appending to and writing the first binary, list = %v; want %v", l, want)
+	}
+}
