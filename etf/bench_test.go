@@ -166,8 +166,14 @@ func loadBenchGroups(tb testing.TB) []benchGroup {
 			tb.Fatalf("mixed %s: %v", n, err)
 		}
 		add("mixed", n, data)
+		if n == "binary_1mb" {
+			add("mixed-1mb-binary", n, data)
+		} else {
+			add("mixed-no-1mb", n, data)
+		}
 	}
-	order := []string{"scalars", "binaries", "containers", "identifiers", "funs", "nested", "large", "encodings", "mixed"}
+	order := []string{"scalars", "binaries", "containers", "identifiers", "funs", "nested", "large", "encodings",
+		"mixed", "mixed-no-1mb", "mixed-1mb-binary"}
 	out := make([]benchGroup, 0, len(order))
 	for _, n := range order {
 		if g := byName[n]; g != nil {
@@ -181,6 +187,19 @@ func decodeOurs(b *testing.B, terms []benchTerm) {
 	for range b.N {
 		for i := range terms {
 			if _, err := Decode(terms[i].data); err != nil {
+				b.Fatal(terms[i].name, err)
+			}
+		}
+	}
+}
+
+// decodeOursAlias decodes with AliasBinaries: binaries share the input
+// instead of being copied, which ergo cannot do.
+func decodeOursAlias(b *testing.B, terms []benchTerm) {
+	opts := DecodeOptions{AliasBinaries: true}
+	for range b.N {
+		for i := range terms {
+			if _, err := opts.Decode(terms[i].data); err != nil {
 				b.Fatal(terms[i].name, err)
 			}
 		}
@@ -224,10 +243,15 @@ func encodeErgo(b *testing.B, terms []benchTerm) {
 	}
 }
 
-func runCodecs(b *testing.B, ours, ergo func(*testing.B, []benchTerm)) {
+// runCodecs runs ours and ergo over each group; alias, when not nil, is
+// ours with AliasBinaries, run over the mixed groups.
+func runCodecs(b *testing.B, ours, alias, ergo func(*testing.B, []benchTerm)) {
 	for _, g := range loadBenchGroups(b) {
 		if len(g.ergo) > 0 {
 			b.Run(g.name+"/ours", func(b *testing.B) { b.ReportAllocs(); ours(b, g.ergo) })
+			if alias != nil && strings.HasPrefix(g.name, "mixed") {
+				b.Run(g.name+"/ours-alias", func(b *testing.B) { b.ReportAllocs(); alias(b, g.ergo) })
+			}
 			b.Run(g.name+"/ergo", func(b *testing.B) { b.ReportAllocs(); ergo(b, g.ergo) })
 		}
 		if len(g.ergo) < len(g.all) {
@@ -237,10 +261,11 @@ func runCodecs(b *testing.B, ours, ergo func(*testing.B, []benchTerm)) {
 }
 
 // BenchmarkDecode decodes each group's terms once per op.
-func BenchmarkDecode(b *testing.B) { runCodecs(b, decodeOurs, decodeErgo) }
+// In the mixed groups, ours-alias decodes with AliasBinaries.
+func BenchmarkDecode(b *testing.B) { runCodecs(b, decodeOurs, decodeOursAlias, decodeErgo) }
 
 // BenchmarkEncode encodes each group's terms once per op.
-func BenchmarkEncode(b *testing.B) { runCodecs(b, encodeOurs, encodeErgo) }
+func BenchmarkEncode(b *testing.B) { runCodecs(b, encodeOurs, nil, encodeErgo) }
 
 // ratioRounds is how many times TestCodecRatios measures each codec,
 // alternating, keeping the fastest: the machine is shared, and the other
@@ -263,6 +288,12 @@ func bestOf(ours, ergo func(*testing.B, []benchTerm), terms []benchTerm) (o, e t
 	return o, e
 }
 
+// codecOp is one row kind of TestCodecRatios: our codec and ergo's doing the same job.
+type codecOp struct {
+	name       string
+	ours, ergo func(*testing.B, []benchTerm)
+}
+
 // TestCodecRatios prints, per group, both codecs' ns/op, B/op and allocs/op
 // and the ratio ours/ergo of the times (below 1 means ours is faster), each
 // the best of ratioRounds runs. It runs only with ETF_RATIOS=1, as it takes
@@ -279,10 +310,11 @@ func TestCodecRatios(t *testing.T) {
 			fmt.Fprintf(&sb, "| %s | 0/%d | - | | | | | | | | |\n", g.name, len(g.all))
 			continue
 		}
-		for _, op := range []struct {
-			name       string
-			ours, ergo func(*testing.B, []benchTerm)
-		}{{"decode", decodeOurs, decodeErgo}, {"encode", encodeOurs, encodeErgo}} {
+		ops := []codecOp{{"decode", decodeOurs, decodeErgo}, {"encode", encodeOurs, encodeErgo}}
+		if strings.HasPrefix(g.name, "mixed") {
+			ops = append(ops, codecOp{"decode, ours with AliasBinaries (no copy)", decodeOursAlias, decodeErgo})
+		}
+		for _, op := range ops {
 			o, e := bestOf(op.ours, op.ergo, g.ergo)
 			ratio := float64(o.NsPerOp()) / float64(e.NsPerOp())
 			fmt.Fprintf(&sb, "| %s | %d/%d | %s | %d | %d | %.2f | %.1f× | %d | %d | %d | %d |\n",
