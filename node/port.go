@@ -67,8 +67,8 @@ type portSession struct {
 // goroutine and is answered {reply, Ref, Reply}, in whatever order calls finish; stream messages go out as
 // {hornbeam_stream, StreamRef, Msg} frames, and {hornbeam_stream_credit, StreamRef, N} and
 // {hornbeam_stream_close, StreamRef} frames steer them. A frame that does not decode is answered
-// {reply, undefined, {error, {badterm, Detail}}}, any other unknown frame {reply, undefined, {error,
-// {bad_request, Frame}}}, and the session goes on. One goroutine writes w, several frames per flush.
+// {reply, Ref, {error, {badterm, Detail}}} when it starts {call, Ref, and Ref reads, else with Ref undefined;
+// any other unknown frame is answered {reply, undefined, {error, {bad_request, Frame}}}; the session goes on. One goroutine writes w, several frames per flush.
 //
 // ServePort blocks until r ends, ctx is done or w fails. Then it cancels the session's tasks and streams,
 // waits for the calls still running, writes their replies (unless w failed) and returns. It returns nil at
@@ -145,7 +145,7 @@ func (s *server) readPort(pr *etf.PacketReader, cl caller) error {
 		}
 		t, err := etf.Decode(b)
 		if err != nil {
-			s.replyPort(cl, atomUndefined, errorTerm("badterm", []byte(err.Error())))
+			s.replyPort(cl, portCallRef(b), errorTerm("badterm", []byte(err.Error())))
 			continue
 		}
 		s.portFrame(cl, t)
@@ -169,6 +169,23 @@ func (s *server) portFrame(cl caller, frame etf.Term) {
 	default:
 		s.replyPort(cl, atomUndefined, badRequest(frame))
 	}
+}
+
+// portCallRef reads Ref out of a frame that starts {call, Ref, ...}, even when what follows Ref does not
+// decode; undefined when there is no such Ref.
+func portCallRef(frame []byte) etf.Term {
+	if len(frame) < 3 || frame[0] != versionByte || frame[1] != tagSmallTuple || frame[2] != 3 {
+		return atomUndefined
+	}
+	tag, n, err := etf.DecodeTerm(frame[3:])
+	if err != nil || tag != atomCall {
+		return atomUndefined
+	}
+	ref, _, err := etf.DecodeTerm(frame[3+n:])
+	if err != nil {
+		return atomUndefined
+	}
+	return ref
 }
 
 // replyPort sends {reply, Ref, Reply}; a reply that cannot be encoded is answered {error, {badterm, Detail}}

@@ -140,6 +140,14 @@ func TestPortBadFrames(t *testing.T) {
 	require.Equal(t, etf.Tuple{atomReply, atomUndefined}, rep[:2])
 	require.Equal(t, etf.Atom("badterm"), rep[2].(etf.Tuple)[1].(etf.Tuple)[0])
 
+	// {call, 7, [<<1, 2, 3>> | V4_PORT_EXT with an ID above 2^32]}: the Ref still reads.
+	frame := []byte{131, 104, 3, 119, 4, 'c', 'a', 'l', 'l', 97, 7, 108, 0, 0, 0, 1, 109, 0, 0, 0, 3, 1, 2, 3,
+		120, 119, 1, 'n', 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3}
+	require.NoError(t, p.pw.WriteFrame(frame))
+	rep = p.read().(etf.Tuple)
+	require.Equal(t, etf.Tuple{atomReply, int64(7)}, rep[:2])
+	require.Equal(t, etf.Atom("badterm"), rep[2].(etf.Tuple)[1].(etf.Tuple)[0])
+
 	p.write(etf.Tuple{etf.Atom("hello"), int64(1)})
 	require.True(t, etf.Equal(etf.Tuple{atomReply, atomUndefined, badRequest(etf.Tuple{etf.Atom("hello"), int64(1)})}, p.read()))
 
