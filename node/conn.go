@@ -32,8 +32,9 @@ type conn struct {
 	pending  []byte // bytes read along with the handshake
 	router   ergonode.CoreRouter
 
-	ctx    context.Context // cancelled when the connection stops; handlers started for it watch it
-	cancel context.CancelFunc
+	ctx       context.Context // cancelled when the connection stops; handlers started for it watch it
+	readerCtx context.Context // ctx, marked for calls run on the reader (see onReader)
+	cancel    context.CancelFunc
 
 	out    chan frame    // frames queued while a write was in progress
 	kick   chan struct{} // something was queued
@@ -76,6 +77,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 	c.r = bufio.NewReaderSize(io.MultiReader(&pendingReader{c}, nc), 64<<10)
 	c.readEnded = make(chan struct{})
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
+	c.readerCtx = context.WithValue(c.ctx, readerCallKey{}, true)
 	return c
 }
 
@@ -220,6 +222,14 @@ func (c *conn) runCall(f func(flush bool)) {
 	if err != nil {
 		c.n.log.Debug("node: flush failed", "peer", c.peer, "error", err)
 	}
+}
+
+// readerCallKey marks the context of calls run on a connection's reader.
+type readerCallKey struct{}
+
+// onReader reports whether ctx is that of a call run on a connection's reader, whose goroutine is its own.
+func onReader(ctx context.Context) bool {
+	return ctx.Value(readerCallKey{}) != nil
 }
 
 // handOff moves reading to a new goroutine if the reader is still inline in the call the watchdog saw; it

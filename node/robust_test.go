@@ -268,3 +268,25 @@ func TestExit2EndsErgoProcess(t *testing.T) {
 		io:format("~p~n", [{Normal, Kill}])`, 20*time.Second)
 	require.Equal(t, "{alive,down}", strings.TrimSpace(out))
 }
+
+// TestErpcCallEndsWithCallerNode: as on a BEAM node, an erpc call that timed out on the caller's side runs on
+// (erpc only demonitors it), and it is cancelled when the caller's node goes away.
+func TestErpcCallEndsWithCallerNode(t *testing.T) {
+	requireErl(t)
+	e := testEngine(t)
+	done := blocker(t, e)
+	n := startNode(t, e)
+	erl := startErl(t, testCookie, n.Name(), `
+		R = try erpc:call(Go, hornbeam_hooks, execute, [<<"block">>, <<"call">>, [], #{}], 300)
+			catch error:Reason -> Reason end,
+		io:format("~p~n", [R]),
+		receive never -> ok end`)
+	erl.waitLine(t, "{erpc,timeout}", 10*time.Second)
+	select {
+	case a := <-done:
+		t.Fatalf("%s released while its caller's node is up", a)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, erl.cmd.Process.Kill())
+	waitReleased(t, done, "call")
+}

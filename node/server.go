@@ -102,7 +102,7 @@ func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
 		}
 	}
 	c.runCall(func(flush bool) {
-		reply, then := s.serve(c.ctx, cl, req)
+		reply, then := s.serve(c.readerCtx, cl, req)
 		if err := c.replyFlush(f, reply, flush); err != nil {
 			s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
 			return
@@ -147,10 +147,11 @@ func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, opts.timeout)
 			defer cancel()
-		} else {
+		} else if onReader(ctx) {
 			// A context that is never done lets the engine run the handler on this goroutine instead of
-			// starting one more per call; with no deadline to answer at, nothing is lost but the cancellation
-			// of a handler whose caller's node went away (its reply is dropped).
+			// starting one more per call. With no deadline to answer at, what is lost is the cancellation of
+			// the handler when its caller's node goes away or this node stops: it runs to its end and its
+			// reply is dropped.
 			ctx = context.WithoutCancel(ctx)
 		}
 		return hooks.Reply(s.eng.Execute(ctx, call)), nil
