@@ -352,9 +352,9 @@ type holdings struct {
 }
 
 // monitorDown acts on the end of a process hornbeam_hooks monitored under ref: a caller's holdings are
-// released, an Erlang handler goes. False when ref is not such a monitor.
+// released, an Erlang handler goes, a Call to it fails. False when ref is not such a monitor.
 func (s *server) monitorDown(ref etf.Ref, reason etf.Term) bool {
-	return s.callerDown(ref) || s.handlerDown(ref, reason)
+	return s.callerDown(ref) || s.handlerDown(ref, reason) || s.callTargetDown(ref, reason)
 }
 
 // callerDown releases what the caller monitored under ref held; false when ref is not such a monitor.
