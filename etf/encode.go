@@ -108,26 +108,30 @@ func (o EncodeOptions) compress(b []byte, at int) ([]byte, error) {
 }
 
 // appendValue appends the encoding of v; left is the nesting still allowed and
-// converted says v came from ToTerm, which must not be asked again.
+// converted says v came from ToTerm, which must not be asked again. The most
+// common types are tested before the switch, which costs a few compares more.
 func appendValue(b []byte, v Term, left int, converted bool) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return appendAtom(b, "undefined"), nil
-	case int64:
+	if x, ok := v.(int64); ok {
 		return appendInt(b, x), nil
-	case int:
-		return appendInt(b, int64(x)), nil
-	case []byte:
-		return appendBinary(b, x), nil
-	case string:
-		b = append(b, tagBinary)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(x)))
-		return append(b, x...), nil
-	case Atom:
+	}
+	if x, ok := v.(Atom); ok {
 		if !validAtomName(string(x)) {
 			return b, &EncodeError{Type: reflect.TypeOf(x), Msg: "atom longer than 255 characters or not UTF-8"}
 		}
 		return appendAtom(b, string(x)), nil
+	}
+	if x, ok := v.([]byte); ok {
+		return appendBinary(b, x), nil
+	}
+	switch x := v.(type) {
+	case nil:
+		return appendAtom(b, "undefined"), nil
+	case int:
+		return appendInt(b, int64(x)), nil
+	case string:
+		b = append(b, tagBinary)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(x)))
+		return append(b, x...), nil
 	case bool:
 		if x {
 			return appendAtom(b, "true"), nil
@@ -198,9 +202,13 @@ func appendValue(b []byte, v Term, left int, converted bool) ([]byte, error) {
 	return appendValue(b, t, left, true)
 }
 
-// validAtomName reports whether s is UTF-8 of at most 255 characters. A name
-// the decoder has interned was checked already.
+// validAtomName reports whether s is UTF-8 of at most 255 characters. A
+// name of at most 255 bytes has at most 255 characters; a longer one the
+// decoder has interned was checked already.
 func validAtomName(s string) bool {
+	if len(s) <= maxAtomChars {
+		return utf8.ValidString(s)
+	}
 	if cachedAtomName(s) {
 		return true
 	}
@@ -272,11 +280,29 @@ func appendBig(b []byte, x *big.Int) ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(n))
 		b = append(b, sign)
 	}
-	words := x.Bits()
-	for k := 0; k < n; k++ {
-		b = append(b, byte(words[k/wordBytes]>>(8*(k%wordBytes))))
+	b = slices.Grow(b, n)
+	at := len(b)
+	b = b[:at+n]
+	for k, w := range x.Bits() {
+		if at+wordBytes*(k+1) <= len(b) {
+			putWord(b[at+wordBytes*k:], w)
+			continue
+		}
+		for p := at + wordBytes*k; p < len(b); p++ {
+			b[p] = byte(w)
+			w >>= 8
+		}
 	}
 	return b, nil
+}
+
+// putWord writes w little-endian at the start of b.
+func putWord(b []byte, w big.Word) {
+	if wordBytes == 8 {
+		binary.LittleEndian.PutUint64(b, uint64(w))
+	} else {
+		binary.LittleEndian.PutUint32(b, uint32(w))
+	}
 }
 
 func appendFloat(b []byte, f float64) ([]byte, error) {
