@@ -4,13 +4,6 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 )
 
-// Wire bytes of the start of {'$gen_call', From, Req}: the version byte, then SMALL_TUPLE_EXT of arity 3.
-const (
-	versionByte       = 131
-	tagSmallTuple     = 104
-	genCallTupleArity = 3
-)
-
 // decoder decodes the terms of one packet. Binaries of a packet bigger than pooledFrameCap share its buffer
 // (such buffers never return to the pool), so a 10 MB binary is not copied twice.
 func (c *conn) decoder(packet []byte) etf.DecodeOptions {

@@ -411,6 +411,11 @@ func (c *conn) enqueueFlush(f frame, flush bool) error {
 	return nil
 }
 
+// sendTo sends msg to the pid to on the peer (SEND).
+func (c *conn) sendTo(to etf.Pid, msg etf.Term) error {
+	return c.send(etf.Tuple{opSend, etf.Atom(""), to}, msg, true)
+}
+
 // send encodes and queues one control message with an optional payload.
 func (c *conn) send(control etf.Tuple, payload etf.Term, hasPayload bool) error {
 	f, err := encodeFrame(control, payload, hasPayload)

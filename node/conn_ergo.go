@@ -18,7 +18,7 @@ var errProxy = fmt.Errorf("node: proxy connections are not supported: %w", lib.E
 
 // Send sends message to the remote pid to.
 func (c *conn) Send(_ gen.Process, to etf.Pid, message etf.Term) error {
-	return c.send(etf.Tuple{opSend, etf.Atom(""), to}, fromErgo(message), true)
+	return c.sendTo(to, fromErgo(message))
 }
 
 // SendReg sends message to the process registered as to.Name on the peer.

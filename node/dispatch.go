@@ -427,7 +427,7 @@ func genCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
 
 // errorTerm builds {error, {Kind, Detail}}.
 func errorTerm(kind etf.Atom, detail etf.Term) etf.Tuple {
-	return etf.Tuple{etf.Atom("error"), etf.Tuple{kind, detail}}
+	return etf.Tuple{atomError, etf.Tuple{kind, detail}}
 }
 
 // reasonString renders an exit reason for ergo, which keeps reasons as strings.

@@ -22,8 +22,6 @@ const (
 	atomHornbeamHandleStrm = etf.Atom("hornbeam_handle_stream")
 	atomChunks             = etf.Atom("chunks")
 	atomNoconnection       = etf.Atom("noconnection")
-	atomTimeout            = etf.Atom("timeout")
-	atomWindow             = etf.Atom("window")
 
 	// kindErlang is the hooks.Info Kind of Erlang handlers.
 	kindErlang = "erlang"
@@ -179,7 +177,7 @@ func (h *erlangHandler) sendServer(pid etf.Pid, msg etf.Term) error {
 	if c == nil {
 		return hooks.FromReason(etf.Tuple{atomErlang, atomExitClass, atomNoconnection, etf.List{}})
 	}
-	return c.send(etf.Tuple{opSend, etf.Atom(""), pid}, msg, true)
+	return c.sendTo(pid, msg)
 }
 
 // handleRequest builds {Op, AppPath, Action, Args, Kwargs, Opts}, with ctx's deadline as Opts' timeout.

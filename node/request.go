@@ -22,6 +22,8 @@ const (
 	atomAll          = etf.Atom("all")
 	atomInfinity     = etf.Atom("infinity")
 	atomBadRequest   = etf.Atom("bad_request")
+	atomTimeout      = etf.Atom("timeout")
+	atomWindow       = etf.Atom("window")
 
 	atomHornbeamStream = etf.Atom("hornbeam_stream")
 	atomStreamCredit   = etf.Atom("hornbeam_stream_credit")
@@ -54,11 +56,11 @@ func callRequest(t etf.Tuple) (hooks.Call, callOpts, bool) {
 		for _, p := range m {
 			v, ok := smallInt(p.Value)
 			switch {
-			case p.Key == etf.Atom("timeout") && ok && v > 0:
+			case p.Key == atomTimeout && ok && v > 0:
 				opts.timeout = time.Duration(v) * time.Millisecond
-			case p.Key == etf.Atom("window") && ok && v > 0:
+			case p.Key == atomWindow && ok && v > 0:
 				opts.window = v
-			case p.Key == etf.Atom("timeout") || p.Key == etf.Atom("window"):
+			case p.Key == atomTimeout || p.Key == atomWindow:
 				return hooks.Call{}, opts, false
 			}
 		}

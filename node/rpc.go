@@ -117,7 +117,7 @@ func (s *server) handleRex(c *conn, payload etf.Term) bool {
 	}
 	if pid, ok := t[0].(etf.Pid); ok && t[1] == atomFeaturesRequest {
 		reply := etf.Tuple{atomFeaturesReply, etf.Atom(s.n.name), etf.List{atomErpc}}
-		if err := c.send(etf.Tuple{opSend, etf.Atom(""), pid}, reply, true); err != nil {
+		if err := c.sendTo(pid, reply); err != nil {
 			s.n.log.Debug("node: features_reply not sent", "peer", c.peer, "error", err)
 		}
 		return true

@@ -82,7 +82,7 @@ func (s *server) send(cl caller, msg etf.Term) error {
 		return cl.port.send(msg)
 	}
 	if cl.conn != nil {
-		return cl.conn.send(etf.Tuple{opSend, etf.Atom(""), cl.pid}, msg, true)
+		return cl.conn.sendTo(cl.pid, msg)
 	}
 	return s.proc.Send(cl.pid, msg)
 }

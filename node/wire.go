@@ -138,8 +138,10 @@ func encodeFrame(control etf.Tuple, payload etf.Term, hasPayload bool) (frame, e
 	return f, nil
 }
 
-// External term tags this package reads or writes itself (erl_ext_dist).
+// External term bytes this package reads or writes itself (erl_ext_dist).
 const (
+	versionByte      = 131
+	tagSmallTuple    = 104
 	tagNewPid        = 88
 	tagSmallInteger  = 97
 	tagAtomUTF8      = 118
@@ -151,6 +153,8 @@ const (
 
 	// newPidTail is the size of NEW_PID_EXT's ID, Serial and Creation after the node atom.
 	newPidTail = 12
+	// genCallTupleArity is the arity of {'$gen_call', From, Req}.
+	genCallTupleArity = 3
 )
 
 // segmenter encodes a term whose big binaries become segments of their own: it writes the headers of the
