@@ -11,15 +11,16 @@ import (
 	"github.com/ergo-services/ergo/proto/dist"
 )
 
-// handshake is ergo's distribution handshake (version 5, which OTP 25 accepts and upgrades) with its failures
-// logged: ergo itself only prints them as warnings, which this package switches off.
+// handshake is ergo's distribution handshake with its failures logged: ergo itself only prints them as
+// warnings, which this package switches off. It is version 6: OTP 25 accepts no other from a node that
+// connects to it (see Node.Call), and peers that connect here may start with either.
 type handshake struct {
 	ergonode.HandshakeInterface
 	log *slog.Logger
 }
 
 func newHandshake(log *slog.Logger) handshake {
-	return handshake{HandshakeInterface: dist.CreateHandshake(dist.HandshakeOptions{}), log: log}
+	return handshake{HandshakeInterface: dist.CreateHandshake(dist.HandshakeOptions{Version: dist.HandshakeVersion6}), log: log}
 }
 
 // Start runs the handshake for a connection this node opened.
