@@ -42,6 +42,18 @@
 // Erlang code loaded; other modules give undef. Callers that hold async tasks or streams are monitored
 // (MONITOR_P from hornbeam_hooks); when they exit or their node disconnects, what they held is released.
 //
+// # From Go to Erlang
+//
+// Node.Call makes a gen_server call to a pid or {Name, Node} on another node and Node.RPC runs M:F(A) there
+// through its rex server; both connect to the node first when needed, and go out from hornbeam_hooks with a
+// monitor on the target, so a missing process or node fails at once. Erlang hooks registered with
+// hornbeam_hooks:reg are run from Go with the engine's Execute like any other.
+//
+// # Port mode
+//
+// ServePort serves the same protocol with no node at all, on {packet,4} frames over a reader and a writer, as
+// `hornbeam --stdio` does for an Erlang port.
+//
 // ergo registers -ergo.* flags on the global flag set and prints warnings to the standard logger; this package
 // removes those flags when it loads and switches the warnings off, logging what matters to Options.Logger.
 package node

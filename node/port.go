@@ -70,8 +70,9 @@ type portSession struct {
 // {reply, Ref, {error, {badterm, Detail}}} when it starts {call, Ref, and Ref reads, else with Ref undefined;
 // any other unknown frame is answered {reply, undefined, {error, {bad_request, Frame}}}; the session goes on. One goroutine writes w, several frames per flush.
 //
-// ServePort blocks until r ends, ctx is done or w fails. Then it cancels the session's tasks and streams,
-// waits for the calls still running, writes their replies (unless w failed) and returns. It returns nil at
+// ServePort blocks until r ends, ctx is done or w fails. Then it cancels the session's context, so that calls
+// still running end (a handler that heeds its context answers cancelled), tasks are cancelled and streams
+// closed; it waits for the session's goroutines, writes what they sent (unless w failed) and returns. It returns nil at
 // io.EOF and when ctx is done (closing r, if it is an io.Closer, so that a blocked read returns), else the read
 // or write error.
 func ServePort(ctx context.Context, r io.Reader, w io.Writer, opts PortOptions) error {
