@@ -67,25 +67,28 @@ func (o DecodeOptions) DecodePrefix(b []byte) (Term, int, error) {
 	if b[0] != versionByte {
 		return nil, 0, &DecodeError{Msg: "version byte " + strconv.Itoa(int(b[0])) + ", want 131"}
 	}
-	d := o.state(b)
+	var d decodeState
+	d.init(o, b)
 	return d.top(1)
 }
 
 // DecodeTerm is like the package-level DecodeTerm, with options o.
 func (o DecodeOptions) DecodeTerm(b []byte) (Term, int, error) {
-	d := o.state(b)
+	var d decodeState
+	d.init(o, b)
 	return d.top(0)
 }
 
-func (o DecodeOptions) state(b []byte) decodeState {
-	d := decodeState{b: b, maxDepth: o.MaxDepth, maxSize: o.MaxSize, alias: o.AliasBinaries}
+// init readies a zero d to decode b with options o. It works in place, as
+// a decodeState is large enough for a copy to cost.
+func (d *decodeState) init(o DecodeOptions, b []byte) {
+	d.b, d.maxDepth, d.maxSize, d.alias = b, o.MaxDepth, o.MaxSize, o.AliasBinaries
 	if d.maxDepth <= 0 {
 		d.maxDepth = DefaultMaxDepth
 	}
 	if d.maxSize <= 0 {
 		d.maxSize = DefaultMaxSize
 	}
-	return d
 }
 
 // decodeState is one pass over a byte slice; offsets are passed and returned
@@ -343,11 +346,78 @@ func (d *decodeState) oldFloat(i int) (Term, int, error) {
 	if k := bytes.IndexByte(s, 0); k >= 0 {
 		s = s[:k]
 	}
-	f, err := strconv.ParseFloat(string(bytes.TrimSpace(s)), 64)
+	text := bytes.TrimSpace(s)
+	f, ok := parseSubnormal(text)
+	var err error
+	if !ok {
+		f, err = strconv.ParseFloat(string(text), 64)
+	}
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return nil, i, d.fail(tagFloat, i, "malformed")
 	}
 	return f, i + 1 + floatStringLen, nil
+}
+
+// parseSubnormal parses FLOAT_EXT text of the form [-]D[.DDD]e-NNN whose
+// value is at most 2^-1022, the smallest normal float64, where
+// strconv.ParseFloat falls back to a slow decimal algorithm; ok is false for
+// any other text. It rounds M×10^-E half to even in units of 2^-1074, exactly,
+// with big.Int arithmetic.
+func parseSubnormal(text []byte) (f float64, ok bool) {
+	if len(text) > floatStringLen {
+		return 0, false
+	}
+	neg := len(text) > 0 && text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	var digits [floatStringLen]byte
+	nd, frac, k := 0, 0, 0
+	for ; k < len(text) && text[k] >= '0' && text[k] <= '9'; k++ {
+		digits[nd], nd = text[k], nd+1
+	}
+	if nd == 0 {
+		return 0, false
+	}
+	if k < len(text) && text[k] == '.' {
+		for k++; k < len(text) && text[k] >= '0' && text[k] <= '9'; k++ {
+			digits[nd], nd, frac = text[k], nd+1, frac+1
+		}
+	}
+	if k+2 >= len(text) || text[k]|0x20 != 'e' || text[k+1] != '-' {
+		return 0, false
+	}
+	exp := 0
+	for k += 2; k < len(text); k++ {
+		if text[k] < '0' || text[k] > '9' || exp > 1000 {
+			return 0, false
+		}
+		exp = 10*exp + int(text[k]-'0')
+	}
+	// The value is M×10^-e with e = exp+frac; it is at least 10^(nd-1-e) and
+	// below 10^(nd-e), so below 10^-307 (and possibly subnormal) only if nd-e <= -307.
+	e := exp + frac
+	if nd-e > -307 || e > 400 {
+		return 0, false
+	}
+	var m, q, r, den big.Int
+	if _, ok := m.SetString(string(digits[:nd]), 10); !ok {
+		return 0, false
+	}
+	den.Exp(big.NewInt(10), big.NewInt(int64(e)), nil)
+	q.QuoRem(m.Lsh(&m, 1074), &den, &r)
+	switch c := r.Lsh(&r, 1).Cmp(&den); {
+	case c > 0, c == 0 && q.Bit(0) == 1:
+		q.Add(&q, big.NewInt(1))
+	}
+	if !q.IsUint64() || q.Uint64() > 1<<52 {
+		return 0, false
+	}
+	f = math.Float64frombits(q.Uint64())
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // atomBytes reads an atom of any of the four atom tags at i and returns its
@@ -744,14 +814,28 @@ func bigFromLittle(digits []byte, neg bool) Term {
 		return z
 	}
 	words := make([]big.Word, (n+wordBytes-1)/wordBytes)
-	for k, c := range digits[:n] {
-		words[k/wordBytes] |= big.Word(c) << (8 * (k % wordBytes))
+	for k := range words {
+		if wordBytes*(k+1) <= n {
+			words[k] = getWord(digits[wordBytes*k:])
+			continue
+		}
+		for p := n - 1; p >= wordBytes*k; p-- {
+			words[k] = words[k]<<8 | big.Word(digits[p])
+		}
 	}
 	z := new(big.Int).SetBits(words)
 	if neg {
 		z.Neg(z)
 	}
 	return z
+}
+
+// getWord reads a little-endian big.Word from the start of b.
+func getWord(b []byte) big.Word {
+	if wordBytes == 8 {
+		return big.Word(binary.LittleEndian.Uint64(b))
+	}
+	return big.Word(binary.LittleEndian.Uint32(b))
 }
 
 // wordBytes is the size of a big.Word.

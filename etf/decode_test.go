@@ -3,8 +3,12 @@ package etf
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"math"
 	"math/big"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -246,5 +250,37 @@ func TestDecodeShortBinariesApart(t *testing.T) {
 	want := List{[]byte("zb"), []byte("cd"), int64(1000), int64(2000)}
 	if !Equal(l, want) {
 		t.Errorf("after appending to and writing the first binary, list = %v; want %v", l, want)
+	}
+}
+
+func TestParseSubnormal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(text string, wantFast bool) {
+		t.Helper()
+		want, err := strconv.ParseFloat(text, 64)
+		got, ok := parseSubnormal([]byte(text))
+		if wantFast && !ok {
+			t.Errorf("parseSubnormal(%q) not ok; want %v", text, want)
+		}
+		if ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
+			t.Errorf("parseSubnormal(%q) = %v; want %v (ParseFloat error %v)", text, got, want, err)
+		}
+	}
+	for _, bits := range []uint64{1, 2, 3, 1<<52 - 1, 1 << 51, 0x8000000000000001} {
+		f := math.Float64frombits(bits)
+		check(fmt.Sprintf("%.20e", f), true)
+	}
+	for range 2000 {
+		f := math.Float64frombits(rng.Uint64N(1<<52) | rng.Uint64N(2)<<63)
+		check(fmt.Sprintf("%.20e", f), true)
+		check(fmt.Sprintf("%.*e", rng.IntN(25), f), false)
+		// Decimals near halfway between neighbouring subnormals.
+		mid := new(big.Float).SetPrec(200).SetFloat64(f)
+		mid.Add(mid, new(big.Float).SetPrec(200).SetMantExp(big.NewFloat(float64(rng.IntN(3))-1), -1075))
+		check(mid.Text('e', 22), true)
+	}
+	for _, text := range []string{"2.2250738585072014e-308", "2.2250738585072011e-308", "1e-400", "-1e-330",
+		"4.9e-324", "2.4703282292062327e-324", "2.4703282292062328e-324", "0.0e-330", "1.5e+00", "1e-5", "e-330", "1.e-330", ".5e-330"} {
+		check(text, false)
 	}
 }

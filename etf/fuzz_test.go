@@ -3,6 +3,8 @@ package etf
 import (
 	"bytes"
 	"errors"
+	"math"
+	"strconv"
 	"testing"
 )
 
@@ -42,6 +44,24 @@ func FuzzDecode(f *testing.F) {
 		again, err := Encode(back)
 		if err != nil || !bytes.Equal(again, enc) {
 			t.Fatalf("Encode(%#v) = %v, %v; want %v", back, again, err, enc)
+		}
+	})
+}
+
+// FuzzParseSubnormal checks parseSubnormal against strconv.ParseFloat on
+// whatever text it accepts.
+func FuzzParseSubnormal(f *testing.F) {
+	for _, s := range []string{"4.94065645841246544177e-324", "-2.22507385850720088902e-308", "1e-320", "1.5e+00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseSubnormal([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseSubnormal(%q) = %v; ParseFloat = %v, %v", s, got, want, err)
 		}
 	})
 }
