@@ -19,10 +19,14 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultName           = "hornbeam@localhost"
+	// DefaultName is the node name when Options.Name is empty.
+	DefaultName = "hornbeam@localhost"
+	// DefaultMaxMessageSize is the largest packet read when Options.MaxMessageSize is zero: 128 MiB.
 	DefaultMaxMessageSize = 128 << 20
-	DefaultTickInterval   = 15 * time.Second
-	DefaultSendQueue      = 1024
+	// DefaultTickInterval is the tick interval when Options.TickInterval is zero (Erlang's net_ticktime 60).
+	DefaultTickInterval = 15 * time.Second
+	// DefaultSendQueue is the packets a connection queues when Options.SendQueue is zero.
+	DefaultSendQueue = 1024
 )
 
 // Options configures Start. Every field but Cookie and Engine has a usable zero value.
