@@ -73,8 +73,12 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		c.pending = append([]byte(nil), d.Buffer.B...)
 		lib.ReleaseBuffer(d.Buffer)
 	}
-	c.w = bufio.NewWriterSize(nc, 64<<10)
-	c.r = bufio.NewReaderSize(io.MultiReader(&pendingReader{c}, nc), 64<<10)
+	sock := io.ReadWriter(nc)
+	if raw := newRawSocket(nc); raw != nil {
+		sock = raw
+	}
+	c.w = bufio.NewWriterSize(sock, 64<<10)
+	c.r = bufio.NewReaderSize(io.MultiReader(&pendingReader{c}, sock), 64<<10)
 	c.readEnded = make(chan struct{})
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
 	c.readerCtx = context.WithValue(c.ctx, readerCallKey{}, true)
