@@ -47,7 +47,7 @@ func requireErl(t *testing.T) {
 }
 
 // testEngine returns an engine with the hooks the tests call: echo/echo returns its first argument.
-func testEngine(t *testing.T) *hooks.Engine {
+func testEngine(t testing.TB) *hooks.Engine {
 	t.Helper()
 	e := hooks.New(hooks.Options{})
 	t.Cleanup(func() { _ = e.Close() })
@@ -75,7 +75,7 @@ func testEngine(t *testing.T) *hooks.Engine {
 }
 
 // startNode starts a Go node for the test and stops it at cleanup.
-func startNode(t *testing.T, e *hooks.Engine) *Node {
+func startNode(t testing.TB, e *hooks.Engine) *Node {
 	t.Helper()
 	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e, Logger: testLogger(t)})
 	require.NoError(t, err)
@@ -84,12 +84,12 @@ func startNode(t *testing.T, e *hooks.Engine) *Node {
 }
 
 // testLogger logs warnings and errors to t.Log.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // testWriter sends log lines to t.Log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
