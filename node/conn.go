@@ -50,7 +50,7 @@ type conn struct {
 
 	r         *bufio.Reader // owned by the goroutine that reads, see runCall
 	reader    atomic.Uint64 // generation and state of the reader
-	inlineSeq atomic.Uint64 // calls run inline so far
+	inlineAt  atomic.Int64  // when the reader's current inline call started, in monoNow's nanoseconds
 	readEnded chan struct{} // closed when the reader stops for good
 	readErr   error         // why; set before readEnded is closed
 	unflushed atomic.Bool   // a reply was buffered without a flush; the reader flushes before it waits
@@ -205,14 +205,15 @@ const (
 )
 
 // runCall runs f, a call for this connection's peer, on the reader itself: a quick call costs no goroutine and
-// no wakeup. When f runs past a watchdog tick, reading goes on in a new goroutine meanwhile, so a slow handler
-// holds up the packets behind it for a tick at most. f's flush argument is false when more packets are already
-// buffered: its reply may then wait for theirs, to be written in one go.
+// no wakeup. When f is still running at a watchdog tick handOffAfter or more after it started, reading goes on
+// in a new goroutine meanwhile, so a slow handler holds up the packets behind it for handOffAfter plus a tick at
+// most. f's flush argument is false when more packets are already buffered: its reply may then wait for theirs,
+// to be written in one go.
 func (c *conn) runCall(f func(flush bool)) {
 	flush := c.r.Buffered() == 0
 	word := c.reader.Load()
+	c.inlineAt.Store(monoNow())
 	c.reader.Store(word | readerInline)
-	c.inlineSeq.Add(1)
 	c.n.watch.poke()
 	f(flush)
 	if c.reader.CompareAndSwap(word|readerInline, word) || !c.unflushed.Load() {
