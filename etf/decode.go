@@ -208,6 +208,15 @@ func (d *decodeState) count(i int) int {
 	return int(n)
 }
 
+// smallInts holds 0..255 boxed, as the runtime keeps them too; indexing it
+// saves a call to the runtime per small integer.
+var smallInts = func() (t [256]Term) {
+	for k := range t {
+		t[k] = int64(k)
+	}
+	return t
+}()
+
 // emptyList is [] boxed once; an empty slice cannot be appended to in place,
 // so sharing it is safe.
 var emptyList Term = List{}
@@ -224,14 +233,14 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		if i+2 > len(b) {
 			return nil, i, d.short(tag, i, i+2)
 		}
-		return int64(b[i+1]), i + 2, nil
+		return smallInts[b[i+1]], i + 2, nil
 	case tagInteger:
 		if i+5 > len(b) {
 			return nil, i, d.short(tag, i, i+5)
 		}
 		v := int64(int32(d.u32(i + 1)))
 		if uint64(v) <= math.MaxUint8 {
-			return v, i + 5, nil // the runtime boxes these without allocating
+			return smallInts[v], i + 5, nil
 		}
 		return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
 	case tagNewFloat:
@@ -807,11 +816,7 @@ func bigFromLittle(digits []byte, neg bool) Term {
 		case neg && u <= 1<<63:
 			return -int64(u)
 		}
-		z := new(big.Int).SetUint64(u)
-		if neg {
-			z.Neg(z)
-		}
-		return z
+		return bigOfUint64(u, neg)
 	}
 	words := make([]big.Word, (n+wordBytes-1)/wordBytes)
 	for k := range words {
@@ -836,6 +841,25 @@ func getWord(b []byte) big.Word {
 		return big.Word(binary.LittleEndian.Uint64(b))
 	}
 	return big.Word(binary.LittleEndian.Uint32(b))
+}
+
+// bigWords is a big.Int with room for 64 bits of words, allocated together.
+type bigWords struct {
+	z big.Int
+	w [8 / wordBytes]big.Word
+}
+
+// bigOfUint64 returns u, negated if neg, as a *big.Int in one allocation.
+func bigOfUint64(u uint64, neg bool) *big.Int {
+	bw := new(bigWords)
+	for k := range bw.w {
+		bw.w[k] = big.Word(u >> (8 * wordBytes * k))
+	}
+	bw.z.SetBits(bw.w[:])
+	if neg {
+		bw.z.Neg(&bw.z)
+	}
+	return &bw.z
 }
 
 // wordBytes is the size of a big.Word.
