@@ -45,8 +45,9 @@ type conn struct {
 
 	wmu   sync.Mutex // held by whoever writes to the socket: a sender with nothing ahead of it, or the writer loop
 	w     *bufio.Writer
-	wrote bool  // something was written since the last periodic tick
-	werr  error // the first write error; it sticks
+	wrote bool   // something was written since the last periodic tick
+	werr  error  // the first write error; it sticks
+	heard uint64 // bytesIn when the read deadline was last renewed
 
 	r         *bufio.Reader // owned by the goroutine that reads, see runCall
 	reader    atomic.Uint64 // generation and state of the reader
@@ -80,6 +81,11 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 	c.w = bufio.NewWriterSize(sock, 64<<10)
 	c.r = bufio.NewReaderSize(io.MultiReader(&pendingReader{c}, sock), 64<<10)
 	c.readEnded = make(chan struct{})
+	// The first deadlines; the writer loop renews them (see renewDeadlines). An error here shows again at the
+	// first read or write.
+	deadline := time.Now().Add(c.silenceLimit())
+	_ = nc.SetReadDeadline(deadline)
+	_ = nc.SetWriteDeadline(deadline)
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
 	c.readerCtx = context.WithValue(c.ctx, readerCallKey{}, true)
 	return c
@@ -145,8 +151,6 @@ var errHandedOff = errors.New("node: reading handed off")
 func (c *conn) readLoop(gen uint64) error {
 	r := c.r
 	var hdr [frameHeaderLen]byte
-	timeout := 4 * c.n.opts.TickInterval
-	deadlineSet := time.Time{}
 	for {
 		if r.Buffered() < frameHeaderLen && c.unflushed.Load() {
 			c.wmu.Lock()
@@ -155,12 +159,6 @@ func (c *conn) readLoop(gen uint64) error {
 			if err != nil {
 				return err
 			}
-		}
-		if now := time.Now(); now.Sub(deadlineSet) > time.Second {
-			if err := c.nc.SetReadDeadline(now.Add(timeout)); err != nil {
-				return fmt.Errorf("node: set read deadline: %w", err)
-			}
-			deadlineSet = now
 		}
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return err
@@ -260,6 +258,11 @@ func (p *pendingReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// silenceLimit is how long a read or a write may wait: four tick intervals, as net_kernel allows a silent peer.
+func (c *conn) silenceLimit() time.Duration {
+	return 4 * c.n.opts.TickInterval
+}
+
 // writeLoop writes what senders queued while another write was in progress, and ticks when the link is idle.
 func (c *conn) writeLoop() error {
 	ticker := time.NewTicker(c.n.opts.TickInterval)
@@ -288,10 +291,15 @@ func (c *conn) writeLoop() error {
 }
 
 // tick sends a tick (an empty packet) unless something was written in this period; a periodic tick also
-// starts the next period.
+// starts the next period and renews the deadlines (see renewDeadlines).
 func (c *conn) tick(periodic bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if periodic {
+		if err := c.renewDeadlines(); err != nil {
+			return err
+		}
+	}
 	var err error
 	if !c.wrote && c.werr == nil {
 		if _, err = c.w.Write(make([]byte, frameHeaderLen)); err != nil {
@@ -307,6 +315,28 @@ func (c *conn) tick(periodic bool) error {
 	return err
 }
 
+// renewDeadlines pushes the write deadline silenceLimit away, and the read deadline too when bytes came in
+// since the last renewal. Doing it once a tick interval rather than at each read and write spares the clock
+// and the poller's timers on every packet; a write stuck on a peer that stopped reading holds c.wmu, so its
+// deadline is not renewed and it fails within silenceLimit, and a silent peer is dropped after silenceLimit
+// to silenceLimit plus a tick interval. c.wmu is held.
+func (c *conn) renewDeadlines() error {
+	if c.werr != nil {
+		return c.werr
+	}
+	deadline := time.Now().Add(c.silenceLimit())
+	if err := c.nc.SetWriteDeadline(deadline); err != nil {
+		return c.fail(fmt.Errorf("node: set write deadline: %w", err))
+	}
+	if in := c.bytesIn.Load(); in != c.heard {
+		c.heard = in
+		if err := c.nc.SetReadDeadline(deadline); err != nil {
+			return c.fail(fmt.Errorf("node: set read deadline: %w", err))
+		}
+	}
+	return nil
+}
+
 // flushLocked writes every queued frame and flushes. c.wmu is held.
 func (c *conn) flushLocked() error {
 	return c.writeLocked(nil, true)
@@ -318,10 +348,6 @@ func (c *conn) writeLocked(f *frame, flush bool) error {
 	if c.werr != nil {
 		f.release()
 		return c.werr
-	}
-	if err := c.nc.SetWriteDeadline(time.Now().Add(4 * c.n.opts.TickInterval)); err != nil {
-		f.release()
-		return c.fail(fmt.Errorf("node: set write deadline: %w", err))
 	}
 	for drained := false; !drained; {
 		select {

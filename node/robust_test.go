@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -289,4 +290,23 @@ func TestErpcCallEndsWithCallerNode(t *testing.T) {
 	}
 	require.NoError(t, erl.cmd.Process.Kill())
 	waitReleased(t, done, "call")
+}
+
+// TestSilentPeerDropped stops an erl peer (SIGSTOP) after it connected: with no byte from it for four tick
+// intervals, plus one for the renewal, the node drops the link.
+func TestSilentPeerDropped(t *testing.T) {
+	requireErl(t)
+	tick := 100 * time.Millisecond
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: testEngine(t),
+		Logger: testLogger(t), TickInterval: tick})
+	require.NoError(t, err)
+	t.Cleanup(n.Stop)
+	e := startErl(t, testCookie, n.Name(), `io:format("~p~n", [net_adm:ping(Go)]), receive after infinity -> ok end`)
+	e.waitLine(t, "pong", 20*time.Second)
+	require.NotNil(t, n.conn(etf.Atom(e.name)))
+	require.NoError(t, e.cmd.Process.Signal(syscall.SIGSTOP))
+	t.Cleanup(func() { _ = e.cmd.Process.Signal(syscall.SIGCONT) })
+	stopped := time.Now()
+	require.Eventually(t, func() bool { return n.conn(etf.Atom(e.name)) == nil }, 20*tick, tick/10)
+	require.GreaterOrEqual(t, time.Since(stopped), 3*tick)
 }
