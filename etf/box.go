@@ -3,8 +3,8 @@ package etf
 import "unsafe"
 
 // Boxing a decoded value in a Term allocates a copy of it on the heap, one
-// small allocation per integer above 255, float, tuple, list, binary, pid or
-// reference. A slab instead copies values into a larger slice and builds
+// small allocation per integer above 255, float, tuple, list, map, binary,
+// pid or reference. A slab instead copies values into a larger slice and builds
 // each Term by hand, with its data word pointing at the value's element of
 // the slice: one allocation serves many values.
 //
@@ -62,6 +62,7 @@ var (
 	float64Type = typeWord(float64(0))
 	tupleType   = typeWord(Tuple(nil))
 	listType    = typeWord(List(nil))
+	mapType     = typeWord(Map(nil))
 	bytesType   = typeWord([]byte(nil))
 	pidType     = typeWord(Pid{})
 	refType     = typeWord(Ref{})

@@ -108,6 +108,7 @@ type decodeState struct {
 	floats   slab[float64]
 	tuples   slab[Tuple]
 	lists    slab[List]
+	maps     slab[Map]
 	bins     slab[[]byte]
 	pids     slab[Pid]
 	refs     slab[Ref]
@@ -896,7 +897,7 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 	if duplicateKey(m) >= 0 {
 		return nil, i, d.fail(tagMap, i, "duplicate key in")
 	}
-	return m, j, nil
+	return d.maps.box(m, mapType, (len(b)-i)/5), j, nil
 }
 
 // pid reads a PID_EXT or NEW_PID_EXT at i.
