@@ -392,14 +392,15 @@ func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
 	if !ok || len(f) != 2 {
 		return fmt.Errorf("node: malformed From %v", from)
 	}
-	msg := etf.Tuple{f[1], reply}
-	control := etf.Tuple{opSend, etf.Atom(""), f[0]}
-	if alias, ok := aliasTag(f[1]); ok {
-		control = etf.Tuple{opAliasSend, c.n.srv.pid, alias}
-	} else if _, ok := f[0].(etf.Pid); !ok {
+	var control etf.Tuple
+	if alias, ok := aliasTagTerm(f[1]); ok {
+		control = etf.Tuple{opAliasSend, c.n.srv.pidTerm, alias}
+	} else if _, ok := f[0].(etf.Pid); ok {
+		control = etf.Tuple{opSend, etf.Atom(""), f[0]}
+	} else {
 		return fmt.Errorf("node: malformed From %v", from)
 	}
-	fr, err := encodeFrame(control, msg, true)
+	fr, err := encodeFrame(control, etf.Tuple{f[1], reply}, true)
 	if err != nil {
 		return err
 	}
@@ -408,12 +409,21 @@ func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
 
 // aliasTag returns Ref when tag is [alias | Ref].
 func aliasTag(tag etf.Term) (etf.Ref, bool) {
-	l, ok := tag.(etf.ImproperList)
-	if !ok || len(l.Elems) != 1 || l.Elems[0] != atomAlias {
+	t, ok := aliasTagTerm(tag)
+	if !ok {
 		return etf.Ref{}, false
 	}
-	ref, ok := l.Tail.(etf.Ref)
-	return ref, ok
+	return t.(etf.Ref), true
+}
+
+// aliasTagTerm is aliasTag returning Ref as the term it already is, so that encoding it boxes nothing anew.
+func aliasTagTerm(tag etf.Term) (etf.Term, bool) {
+	l, ok := tag.(etf.ImproperList)
+	if !ok || len(l.Elems) != 1 || l.Elems[0] != atomAlias {
+		return nil, false
+	}
+	_, ok = l.Tail.(etf.Ref)
+	return l.Tail, ok
 }
 
 // genCall splits {'$gen_call', From, Req}.

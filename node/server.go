@@ -26,6 +26,8 @@ type server struct {
 	pid  etf.Pid
 	proc gen.Process
 
+	pidTerm etf.Term // pid as a term, boxed once for the replies that carry it
+
 	wg sync.WaitGroup // request, stream and erpc goroutines
 
 	mu      sync.Mutex
@@ -61,6 +63,7 @@ func newServer(n *Node) *server {
 func (s *server) start(p gen.Process) {
 	s.proc = p
 	s.pid = p.Self()
+	s.pidTerm = s.pid
 }
 
 // stop waits for the server's goroutines; the node's context, which theirs derive from, is already cancelled.

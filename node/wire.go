@@ -68,12 +68,19 @@ var framePool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// holderPool keeps the empty *[]byte that framePool's buffers travel in, so that giving a buffer back does not
+// allocate a new one.
+var holderPool = sync.Pool{New: func() any { return new([]byte) }}
+
 // takeFrame returns an empty buffer with room for at least n bytes.
 func takeFrame(n int) []byte {
 	if n > pooledFrameCap {
 		return make([]byte, 0, n)
 	}
-	b := *framePool.Get().(*[]byte)
+	h := framePool.Get().(*[]byte)
+	b := *h
+	*h = nil
+	holderPool.Put(h)
 	if cap(b) < n {
 		return make([]byte, 0, n)
 	}
@@ -85,8 +92,9 @@ func releaseFrame(b []byte) {
 	if cap(b) > pooledFrameCap || cap(b) < initialFrameCap {
 		return
 	}
-	b = b[:0]
-	framePool.Put(&b)
+	h := holderPool.Get().(*[]byte)
+	*h = b[:0]
+	framePool.Put(h)
 }
 
 // frame is one encoded packet: head holds the length header, the control message and the message up to its
