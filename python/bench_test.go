@@ -306,7 +306,7 @@ func BenchmarkPythonToGo(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			times, ok := listOf(v)
+			times, ok := etf.Elems(v)
 			if !ok || len(times) != n {
 				b.Fatalf("call_go(%d) returned %v", n, v)
 			}

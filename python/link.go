@@ -217,7 +217,7 @@ func (l *link) handle(t etf.Term) {
 	case tag == atomChunk && len(msg) == 3:
 		l.onChunks(id, []etf.Term{msg[2]}, nil)
 	case tag == atomChunks && len(msg) == 3:
-		chunks, ok := listOf(msg[2])
+		chunks, ok := etf.Elems(msg[2])
 		if !ok {
 			l.log.Warn("python: bad frame", "frame", t)
 			return
@@ -255,38 +255,11 @@ func (l *link) reply(id int64, v etf.Term, err error) {
 	}
 }
 
-// text returns the string of a binary or an atom.
-func text(t etf.Term) (string, bool) {
-	switch v := t.(type) {
-	case []byte:
-		return string(v), true
-	case etf.Atom:
-		return string(v), true
-	}
-	return "", false
-}
-
-// listOf returns the elements of a proper list; Python writes a list of
-// small integers as a string, which decodes as a Charlist.
-func listOf(t etf.Term) ([]etf.Term, bool) {
-	switch v := t.(type) {
-	case etf.List:
-		return v, true
-	case etf.Charlist:
-		l := make([]etf.Term, 0, len(v))
-		for _, r := range string(v) {
-			l = append(l, int64(r))
-		}
-		return l, true
-	}
-	return nil, false
-}
-
 // callOf reads AppPath, Action, Args and Kwargs from msg[2:6].
 func callOf(msg etf.Tuple) (hooks.Call, bool) {
-	appPath, ok1 := text(msg[2])
-	action, ok2 := text(msg[3])
-	args, ok3 := listOf(msg[4])
+	appPath, ok1 := etf.Text(msg[2])
+	action, ok2 := etf.Text(msg[3])
+	args, ok3 := etf.Elems(msg[4])
 	kwargs, ok4 := msg[5].(etf.Map)
 	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, ok1 && ok2 && ok3 && ok4
 }
@@ -296,13 +269,13 @@ func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
 	eng := l.pool.eng
 	switch {
 	case tag == atomRegister && len(msg) == 5:
-		path, ok := text(msg[2])
+		path, ok := etf.Text(msg[2])
 		if !ok {
 			return false
 		}
 		l.reply(id, atomOK, l.pool.register(l, path))
 	case tag == atomUnregister && len(msg) == 3:
-		path, ok := text(msg[2])
+		path, ok := etf.Text(msg[2])
 		if !ok {
 			return false
 		}
@@ -333,7 +306,7 @@ func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
 		task, err := eng.ExecuteAsync(call)
 		l.reply(id, []byte(task), err)
 	case tag == atomAwaitResult && len(msg) == 4:
-		task, ok := text(msg[2])
+		task, ok := etf.Text(msg[2])
 		timeout, ok2 := timeoutOf(msg[3])
 		if !ok || !ok2 {
 			return false
