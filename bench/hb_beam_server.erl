@@ -13,7 +13,7 @@
 -export([handle_cast/2]).
 -export([handle_info/2]).
 
--define(WINDOW, 64).
+-define(WINDOW, 256).
 
 %% API.
 

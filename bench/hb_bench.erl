@@ -12,7 +12,7 @@
 -define(THROUGHPUT_MS, 2000).
 -define(MB_CALLS, 40).
 -define(STREAM_CHUNKS, 100000).
--define(WINDOW, 64).
+-define(WINDOW, 256).
 
 %% API.
 

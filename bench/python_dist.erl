@@ -9,7 +9,7 @@
 -define(CALLS, 5000).
 -define(PULL_MS, 1000).
 -define(STREAM_CHUNKS, 50000).
--define(WINDOW, 64).
+-define(WINDOW, 256).
 
 %% API.
 

@@ -13,7 +13,7 @@ import (
 
 // DefaultWindow is the stream credit window of the zero Options and of a Call
 // with no Window: how many chunks a producer may run ahead of its consumer.
-const DefaultWindow = 64
+const DefaultWindow = 256
 
 // startFunc starts f on a new goroutine, reporting false if it may not.
 type startFunc func(f func()) bool

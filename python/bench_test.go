@@ -348,7 +348,7 @@ func BenchmarkPythonToGo(b *testing.B) {
 // ratio; ns/op is the time per streamed chunk.
 func BenchmarkStream(b *testing.B) {
 	eng := startBench(b, 1)
-	b.Run("window=64", func(b *testing.B) {
+	b.Run("default_window", func(b *testing.B) {
 		ctx := context.Background()
 		stream := func(n int) time.Duration {
 			t0 := time.Now()

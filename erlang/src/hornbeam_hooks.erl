@@ -82,7 +82,7 @@
 -export_type([info/0]).
 -export_type([reason/0]).
 
--define(WINDOW, 64).
+-define(WINDOW, 256).
 
 %% API.
 
@@ -161,7 +161,7 @@ stream(AppPath, Action, Args, Kwargs) ->
 
 %% @doc Starts a stream and returns `Gen': each `Gen()' gives `{value, Chunk}', then `done' or
 %% `{error, Reason}', and `done' ever after. Chunks are pushed to the calling process, at most `window'
-%% (default 64) ahead of what it took; `Gen' works only in that process and answers
+%% (default 256) ahead of what it took; `Gen' works only in that process and answers
 %% `{error, {badarg, {owner, Pid}}}' elsewhere; it keeps its state in that process's dictionary under
 %% `{hornbeam_hooks, StreamRef}' until the stream ends. `timeout' (default the application environment `timeout')
 %% bounds the start and each wait for a chunk; when a wait times out the stream is closed.

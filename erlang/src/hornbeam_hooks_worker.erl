@@ -14,7 +14,7 @@
 -include_lib("eunit/include/eunit.hrl").
 -endif.
 
--define(WINDOW, 64).
+-define(WINDOW, 256).
 
 -type call() :: {Action :: binary(), hornbeam_hooks:args(), hornbeam_hooks:kwargs(), map()}.
 -export_type([call/0]).

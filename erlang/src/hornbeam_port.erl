@@ -44,7 +44,7 @@
 %% answer `{error, timeout}' itself.
 -define(TIMEOUT, 30000).
 -define(GRACE, 1000).
--define(WINDOW, 64).
+-define(WINDOW, 256).
 
 -record(state, {
     port :: port(),
@@ -111,7 +111,7 @@ stream(Server, AppPath, Action, Args, Kwargs) ->
 
 %% @doc Starts a stream and returns `Gen', as {@link hornbeam_hooks:stream/5} does: each `Gen()' gives
 %% `{value, Chunk}', then `done' or `{error, Reason}', and `done' ever after. Chunks are pushed to the calling
-%% process, at most `window' (default 64) ahead of what it took; `Gen' works only in that process. `timeout'
+%% process, at most `window' (default 256) ahead of what it took; `Gen' works only in that process. `timeout'
 %% (default 30000) bounds the start and each wait for a chunk; a wait that times out closes the stream. The
 %% stream is closed too when the calling process exits.
 -spec stream(server(), hornbeam_hooks:app_path(), hornbeam_hooks:action(), hornbeam_hooks:args(),

@@ -19,7 +19,7 @@
 -export([terminate/2]).
 -export([code_change/3]).
 
--define(WINDOW, 64).
+-define(WINDOW, 256).
 -define(TIMEOUT, 30000).
 
 -type task() :: {running, pid(), [{gen_server:from(), reference() | infinity}]} | {done, term()}.

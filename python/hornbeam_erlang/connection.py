@@ -38,7 +38,7 @@ from .port import Port
 __all__ = ["DEFAULT_WINDOW", "PROTOCOL_VERSION", "Connection"]
 
 PROTOCOL_VERSION = 1
-DEFAULT_WINDOW = 64
+DEFAULT_WINDOW = 256
 """Chunks a stream consumer lets the producer send ahead, as in docs/protocol.md."""
 
 log = logging.getLogger("hornbeam_erlang")
