@@ -52,6 +52,8 @@ func benchmarkEcho(b *testing.B, arg etf.Term) {
 	}
 }
 
+// BenchmarkEchoSmall echoes <<"hello">>.
 func BenchmarkEchoSmall(b *testing.B) { benchmarkEcho(b, []byte("hello")) }
 
+// BenchmarkEcho1MB echoes a 1 MiB binary, which the reply writes from the request's own buffer.
 func BenchmarkEcho1MB(b *testing.B) { benchmarkEcho(b, make([]byte, 1<<20)) }
