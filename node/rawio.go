@@ -3,7 +3,9 @@ package node
 import (
 	"io"
 	"net"
+	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/ergo-services/ergo/lib"
@@ -14,13 +16,20 @@ import (
 // enters the scheduler's syscall state, and the first one after the process went idle wakes the runtime's
 // sysmon thread: once per request on a link that answers one call at a time. Reads come from one goroutine
 // at a time and writes from the holder of conn.wmu, so each side's state below is its own.
+//
+// A read that finds the socket empty re-reads for up to readSpin before parking when the last wait for data
+// was that short: a peer that calls one at a time sends its next request a round trip after the reply, and a
+// reader that parked for it pays a thread wakeup, on a VM an idle vCPU's too.
 type rawSocket struct {
 	rc syscall.RawConn
 
-	rbuf   []byte
-	rn     int
-	rerrno syscall.Errno
-	readFn func(fd uintptr) bool
+	rbuf     []byte
+	rn       int
+	rerrno   syscall.Errno
+	readFn   func(fd uintptr) bool
+	canSpin  bool  // more than one P: a spinning reader leaves the others one
+	spin     bool  // the last wait for data took readSpin or less
+	waitFrom int64 // monoNow when this read first found the socket empty; 0 until then
 
 	wbufs   [][]byte
 	wiov    []syscall.Iovec
@@ -38,7 +47,7 @@ func newRawSocket(nc lib.NetReadWriter) *rawSocket {
 	if err != nil {
 		return nil
 	}
-	s := &rawSocket{rc: rc}
+	s := &rawSocket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1}
 	s.readFn = s.readOnce
 	s.writeFn = s.writeOnce
 	return s
@@ -49,7 +58,7 @@ func (s *rawSocket) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	s.rbuf, s.rn, s.rerrno = b, 0, 0
+	s.rbuf, s.rn, s.rerrno, s.waitFrom = b, 0, 0, 0
 	err := s.rc.Read(s.readFn)
 	s.rbuf = nil
 	switch {
@@ -63,7 +72,10 @@ func (s *rawSocket) Read(b []byte) (int, error) {
 	return s.rn, nil
 }
 
-// readOnce is one read(2); false asks the netpoller to wait for the socket.
+// readSpin is how long a read re-reads an empty socket before parking, when the last wait was as short.
+const readSpin = 100 * time.Microsecond
+
+// readOnce is one read(2), or several while it spins; false asks the netpoller to wait for the socket.
 func (s *rawSocket) readOnce(fd uintptr) bool {
 	for {
 		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.rbuf[0])), uintptr(len(s.rbuf)))
@@ -71,11 +83,21 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			now := monoNow()
+			if s.waitFrom == 0 {
+				s.waitFrom = now
+			}
+			if s.spin && now-s.waitFrom < int64(readSpin) {
+				continue
+			}
 			return false
 		case 0:
 			s.rn = int(n)
 		default:
 			s.rerrno = errno
+		}
+		if s.waitFrom != 0 {
+			s.spin = s.canSpin && monoNow()-s.waitFrom <= int64(readSpin)
 		}
 		return true
 	}
