@@ -15,8 +15,9 @@
 // per sender, batched: a sender with nothing ahead of it writes itself, otherwise its packet waits in a
 // queue (senders block while it is full) that the writer loop empties in one flush. Big binaries in a message
 // are written from their own memory. A plain TCP link is read and written with raw system calls on Go's
-// poller, which spares a scheduler transition per call. An idle connection ticks every Options.TickInterval and
-// answers ticks; a peer silent for four to five intervals is dropped.
+// poller, which spares a scheduler transition per call, and its reader re-reads an empty socket for up to
+// 100 µs before parking while the peer's requests keep coming that fast. An idle connection ticks every
+// Options.TickInterval and answers ticks; a peer silent for four to five intervals is dropped.
 //
 // Control messages: SEND, REG_SEND, SEND_SENDER, ALIAS_SEND and their _TT forms, LINK, UNLINK, UNLINK_ID (with
 // its ack), EXIT, EXIT2, their _TT and PAYLOAD_ forms, MONITOR_P, DEMONITOR_P, MONITOR_P_EXIT (and its
