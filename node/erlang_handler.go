@@ -243,7 +243,7 @@ func (st *erlangStream) Next(ctx context.Context) (etf.Term, error) {
 				continue
 			}
 			if len(m) == 2 && m[0] == atomChunks {
-				if l, ok := listElems(m[1]); ok {
+				if l, ok := etf.Elems(m[1]); ok {
 					st.pending = append(st.pending, l...)
 					continue
 				}

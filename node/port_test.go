@@ -177,7 +177,7 @@ func TestPortStream(t *testing.T) {
 			got = append(got, msg[1])
 			unacked++
 		case atomChunks:
-			l, ok := listElems(msg[1])
+			l, ok := etf.Elems(msg[1])
 			require.True(t, ok)
 			got = append(got, l...)
 			unacked += len(l)

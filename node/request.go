@@ -41,9 +41,9 @@ type callOpts struct {
 // callRequest reads {Op, AppPath, Action, Args, Kwargs} or {Op, AppPath, Action, Args, Kwargs, Opts}.
 func callRequest(t etf.Tuple) (hooks.Call, callOpts, bool) {
 	opts := callOpts{window: hooks.DefaultWindow}
-	appPath, ok1 := name(t[1])
-	action, ok2 := name(t[2])
-	args, ok3 := listElems(t[3])
+	appPath, ok1 := etf.Text(t[1])
+	action, ok2 := etf.Text(t[2])
+	args, ok3 := etf.Elems(t[3])
 	kwargs, ok4 := t[4].(etf.Map)
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return hooks.Call{}, opts, false
@@ -66,33 +66,6 @@ func callRequest(t etf.Tuple) (hooks.Call, callOpts, bool) {
 		}
 	}
 	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, opts, true
-}
-
-// name reads an AppPath or Action: a binary, or an atom read as its name.
-func name(t etf.Term) (string, bool) {
-	switch v := t.(type) {
-	case []byte:
-		return string(v), true
-	case etf.Atom:
-		return string(v), true
-	}
-	return "", false
-}
-
-// listElems returns the elements of a proper list; a charlist (a list Erlang sent as STRING_EXT) gives its
-// character codes.
-func listElems(t etf.Term) ([]etf.Term, bool) {
-	switch v := t.(type) {
-	case etf.List:
-		return v, true
-	case etf.Charlist:
-		elems := make([]etf.Term, 0, len(v))
-		for _, r := range v {
-			elems = append(elems, int64(r))
-		}
-		return elems, true
-	}
-	return nil, false
 }
 
 // infoTerm renders a hook's Info as #{app_path => AppPath, kind => Kind}.

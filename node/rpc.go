@@ -81,7 +81,7 @@ func undef(m, f etf.Atom, args []etf.Term) (etf.Atom, etf.List) {
 func mfa(m, f, a etf.Term) (etf.Atom, etf.Atom, []etf.Term, bool) {
 	ma, ok1 := m.(etf.Atom)
 	fa, ok2 := f.(etf.Atom)
-	args, ok3 := listElems(a)
+	args, ok3 := etf.Elems(a)
 	return ma, fa, args, ok1 && ok2 && ok3
 }
 
@@ -154,7 +154,7 @@ func (c *conn) spawnRequest(r *ctlReader, payload etf.Term) error {
 	if r.err != nil {
 		return r.err
 	}
-	args, ok2 := listElems(payload)
+	args, ok2 := etf.Elems(payload)
 	if !ok || len(t) != 3 || !ok2 {
 		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
 	}
@@ -163,7 +163,7 @@ func (c *conn) spawnRequest(r *ctlReader, payload etf.Term) error {
 	if !ok1 || !ok2 {
 		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
 	}
-	optList, _ := listElems(opts)
+	optList, _ := etf.Elems(opts)
 	if m == atomErpc && ((f == atomExecuteCall && len(args) == 4) || (f == atomExecuteCast && len(args) == 3)) {
 		return c.n.srv.erpc(c, req, from, f, args, optList)
 	}

@@ -198,7 +198,7 @@ func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.
 		}
 		return s.openStream(cl, call, opts)
 	case t[0] == atomReg && len(t) == 3:
-		appPath, ok1 := name(t[1])
+		appPath, ok1 := etf.Text(t[1])
 		spec, ok2 := t[2].(etf.Tuple)
 		if !ok1 || !ok2 || len(spec) != 2 || spec[0] != atomErlang {
 			return badRequest(req), nil
@@ -209,14 +209,14 @@ func (s *server) serve(ctx context.Context, cl caller, req etf.Term) (reply etf.
 		}
 		return s.regErlang(appPath, server), nil
 	case t[0] == atomUnreg && len(t) == 2:
-		appPath, ok := name(t[1])
+		appPath, ok := etf.Text(t[1])
 		if !ok {
 			return badRequest(req), nil
 		}
 		s.eng.Unregister(appPath)
 		return atomOK, nil
 	case t[0] == atomFind && len(t) == 2:
-		appPath, ok := name(t[1])
+		appPath, ok := etf.Text(t[1])
 		if !ok {
 			return badRequest(req), nil
 		}
