@@ -174,7 +174,9 @@ stream(AppPath, Action, Args, Kwargs, Opts) ->
             Node = go_node(),
             Req = {stream, AppPath, Action, Args, Kwargs, Opts#{timeout => Timeout, window => Window}},
             case call(Node, Req, Timeout) of
-                {ok, Ref} -> {ok, consumer(Node, Ref, Window, Timeout)};
+                {ok, Ref} ->
+                    DownFun = fun(Reason) -> exit_reason(Reason, Node) end,
+                    {ok, hornbeam_stream:consumer({hornbeam_hooks, Node}, Ref, Window, Timeout, DownFun)};
                 Error -> Error
             end;
         Error ->
@@ -296,79 +298,6 @@ exit_reason_test_() ->
         {noproc, {noproc, n@h}},
         {killed, {exit, killed}}
     ]].
--endif.
-
-%% The stream's state lives in the owner's dictionary under `{hornbeam_hooks, Ref}' while it runs: chunks
-%% received and not yet returned (a `{chunks, L}' message brings several), and chunks returned and not yet
-%% granted back. Its absence means the stream has ended.
--spec consumer(node(), reference(), pos_integer(), non_neg_integer()) -> generator().
-consumer(Node, Ref, Window, Timeout) ->
-    Owner = self(),
-    Mon = erlang:monitor(process, {hornbeam_hooks, Node}),
-    put({?MODULE, Ref}, {[], 0}),
-    fun() when self() =/= Owner -> {error, {badarg, {owner, Owner}}};
-       () -> next_chunk(Node, Ref, Mon, Window, Timeout)
-    end.
-
--spec next_chunk(node(), reference(), reference(), pos_integer(), non_neg_integer()) -> next().
-next_chunk(Node, Ref, Mon, Window, Timeout) ->
-    case get({?MODULE, Ref}) of
-        undefined ->
-            done;
-        {[Chunk | Rest], Taken} ->
-            put({?MODULE, Ref}, {Rest, grant(Node, Ref, Window, Taken + 1)}),
-            {value, Chunk};
-        {[], Taken} ->
-            receive
-                {hornbeam_stream, Ref, {chunk, Chunk}} ->
-                    put({?MODULE, Ref}, {[Chunk], Taken}),
-                    next_chunk(Node, Ref, Mon, Window, Timeout);
-                {hornbeam_stream, Ref, {chunks, Chunks}} when is_list(Chunks) ->
-                    put({?MODULE, Ref}, {Chunks, Taken}),
-                    next_chunk(Node, Ref, Mon, Window, Timeout);
-                {hornbeam_stream, Ref, done} ->
-                    ended(Ref, Mon),
-                    done;
-                {hornbeam_stream, Ref, {error, Reason}} ->
-                    ended(Ref, Mon),
-                    {error, Reason};
-                {'DOWN', Mon, process, _, Reason} ->
-                    erase({?MODULE, Ref}),
-                    {error, exit_reason(Reason, Node)}
-            after Timeout ->
-                {hornbeam_hooks, Node} ! {hornbeam_stream_close, Ref},
-                ended(Ref, Mon),
-                {error, timeout}
-            end
-    end.
-
-%% Grants `Taken' chunks back once they make half a window; returns how many are left to grant.
--spec grant(node(), reference(), pos_integer(), pos_integer()) -> non_neg_integer().
-grant(Node, Ref, Window, Taken) when Taken >= Window div 2 ->
-    {hornbeam_hooks, Node} ! {hornbeam_stream_credit, Ref, Taken},
-    0;
-grant(_Node, _Ref, _Window, Taken) ->
-    Taken.
-
--spec ended(reference(), reference()) -> ok.
-ended(Ref, Mon) ->
-    erase({?MODULE, Ref}),
-    erlang:demonitor(Mon, [flush]),
-    ok.
-
--ifdef(TEST).
-consumer_test() ->
-    Self = self(),
-    Go = spawn(fun Forward() -> receive Credit -> Self ! Credit, Forward() end end),
-    true = register(hornbeam_hooks, Go),
-    Ref = make_ref(),
-    Gen = consumer(node(), Ref, 4, 1000),
-    [Self ! {hornbeam_stream, Ref, Msg} || Msg <- [{chunks, [a, b, c]}, {chunks, []}, {chunk, d}, done]],
-    ?assertEqual([{value, a}, {value, b}, {value, c}, {value, d}, done, done], [Gen() || _ <- lists:seq(1, 6)]),
-    Credits = [receive C -> C end || _ <- [1, 2]],
-    exit(Go, kill),
-    ?assertEqual([{hornbeam_stream_credit, Ref, 2}, {hornbeam_stream_credit, Ref, 2}], Credits),
-    ?assertEqual(undefined, get({?MODULE, Ref})).
 -endif.
 
 -spec check_call(term(), term(), term(), term(), term()) -> ok | {error, {badarg, {atom(), term()}}}.

@@ -121,7 +121,9 @@ stream(Server, AppPath, Action, Args, Kwargs, Opts) ->
     Window = maps:get(window, Opts, ?WINDOW),
     Req = {stream, AppPath, Action, Args, Kwargs, Opts#{timeout => Timeout, window => Window}},
     case call(Server, Req, Timeout + ?GRACE) of
-        {ok, Ref} -> {ok, consumer(gen_server_pid(Server), Ref, Window, Timeout)};
+        {ok, Ref} ->
+            DownFun = fun(Reason) -> {exit, Reason} end,
+            {ok, hornbeam_stream:consumer(gen_server_pid(Server), Ref, Window, Timeout, DownFun)};
         Error -> Error
     end.
 
@@ -244,56 +246,3 @@ call(Server, Req, Timeout) ->
 -spec gen_server_pid(server()) -> pid().
 gen_server_pid(Pid) when is_pid(Pid) -> Pid;
 gen_server_pid(Name) -> whereis(Name).
-
-%% The stream's state lives in the consumer's dictionary under `{hornbeam_port, Ref}' while it runs: chunks
-%% received and not yet returned, and chunks returned and not yet granted back.
--spec consumer(pid(), reference(), pos_integer(), non_neg_integer()) -> hornbeam_hooks:generator().
-consumer(Server, Ref, Window, Timeout) ->
-    Owner = self(),
-    Mon = erlang:monitor(process, Server),
-    put({?MODULE, Ref}, {[], 0}),
-    fun() when self() =/= Owner -> {error, {badarg, {owner, Owner}}};
-       () -> next_chunk(Server, Ref, Mon, Window, Timeout)
-    end.
-
--spec next_chunk(pid(), reference(), reference(), pos_integer(), non_neg_integer()) -> hornbeam_hooks:next().
-next_chunk(Server, Ref, Mon, Window, Timeout) ->
-    case get({?MODULE, Ref}) of
-        undefined ->
-            done;
-        {[Chunk | Rest], Taken} when Taken + 1 >= Window div 2 ->
-            Server ! {hornbeam_stream_credit, Ref, Taken + 1},
-            put({?MODULE, Ref}, {Rest, 0}),
-            {value, Chunk};
-        {[Chunk | Rest], Taken} ->
-            put({?MODULE, Ref}, {Rest, Taken + 1}),
-            {value, Chunk};
-        {[], Taken} ->
-            receive
-                {hornbeam_stream, Ref, {chunk, Chunk}} ->
-                    put({?MODULE, Ref}, {[Chunk], Taken}),
-                    next_chunk(Server, Ref, Mon, Window, Timeout);
-                {hornbeam_stream, Ref, {chunks, Chunks}} when is_list(Chunks) ->
-                    put({?MODULE, Ref}, {Chunks, Taken}),
-                    next_chunk(Server, Ref, Mon, Window, Timeout);
-                {hornbeam_stream, Ref, done} ->
-                    ended(Ref, Mon),
-                    done;
-                {hornbeam_stream, Ref, {error, Reason}} ->
-                    ended(Ref, Mon),
-                    {error, Reason};
-                {'DOWN', Mon, process, _, Reason} ->
-                    erase({?MODULE, Ref}),
-                    {error, {exit, Reason}}
-            after Timeout ->
-                Server ! {hornbeam_stream_close, Ref},
-                ended(Ref, Mon),
-                {error, timeout}
-            end
-    end.
-
--spec ended(reference(), reference()) -> ok.
-ended(Ref, Mon) ->
-    erase({?MODULE, Ref}),
-    erlang:demonitor(Mon, [flush]),
-    ok.
