@@ -6,6 +6,7 @@
 %% are stood in for by Erlang handlers registered here, so every call goes through the Go node and back.
 -module(hornbeam_hooks_tests).
 -include_lib("eunit/include/eunit.hrl").
+-import(hornbeam_test_lib, [bin/0, wait_until/1]).
 
 fake_node_test_() ->
     {setup, fun() -> start(fake) end, fun stop/1, fun(Ctx) -> tests(Ctx) ++ [
@@ -45,7 +46,7 @@ start(Kind) ->
     Node = node_name(Kind),
     Ctx = case Kind of
         fake -> #{kind => fake, node => Node};
-        go -> #{kind => go, node => Node, bin => hornbeam_bin()}
+        go -> #{kind => go, node => Node, bin => bin()}
     end,
     ok = up(Ctx),
     _ = application:load(hornbeam_hooks),
@@ -89,23 +90,6 @@ down(#{kind := go, node := Node}) ->
     _ = os:cmd("kill -9 " ++ persistent_term:get({?MODULE, Node})),
     true = wait_until(fun() -> not lists:member(Node, nodes(connected)) end),
     ok.
-
-hornbeam_bin() ->
-    case os:getenv("HORNBEAM_BIN") of
-        false ->
-            Root = repo_root(filename:absname("")),
-            Bin = filename:join(Root, "erlang/_build/hornbeam"),
-            "" = os:cmd(lists:flatten(io_lib:format("cd ~ts && go build -o ~ts ./cmd/hornbeam 2>&1", [Root, Bin]))),
-            Bin;
-        Bin ->
-            Bin
-    end.
-
-repo_root(Dir) ->
-    case filelib:is_regular(filename:join(Dir, "go.mod")) of
-        true -> Dir;
-        false when Dir =/= "/" -> repo_root(filename:dirname(Dir))
-    end.
 
 %% The guide's snippets.
 
@@ -436,15 +420,4 @@ collect_all(Gen) ->
     case Gen() of
         {value, _} = Value -> [Value | collect_all(Gen)];
         Last -> [Last]
-    end.
-
-wait_until(Check) ->
-    wait_until(Check, 100).
-
-wait_until(_Check, 0) ->
-    false;
-wait_until(Check, Tries) ->
-    case Check() of
-        true -> true;
-        false -> timer:sleep(100), wait_until(Check, Tries - 1)
     end.

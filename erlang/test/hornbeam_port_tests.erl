@@ -2,6 +2,7 @@
 %% HORNBEAM_BIN, else built from ./cmd/hornbeam) under hornbeam_port, calling its demo hooks. No distribution.
 -module(hornbeam_port_tests).
 -include_lib("eunit/include/eunit.hrl").
+-import(hornbeam_test_lib, [bin/0, root/0, wait_until/1]).
 
 port_test_() ->
     {setup, fun start/0, fun stop/1, fun(Port) -> [
@@ -32,41 +33,10 @@ start() ->
 stop(Port) ->
     hornbeam_port:stop(Port).
 
-bin() ->
-    case os:getenv("HORNBEAM_BIN") of
-        false ->
-            Root = root(),
-            Bin = filename:join(Root, "erlang/_build/hornbeam"),
-            "" = os:cmd(lists:flatten(io_lib:format("cd ~ts && go build -o ~ts ./cmd/hornbeam 2>&1", [Root, Bin]))),
-            Bin;
-        Bin ->
-            Bin
-    end.
-
-root() ->
-    root(filename:absname("")).
-
-root(Dir) ->
-    case filelib:is_regular(filename:join(Dir, "go.mod")) of
-        true -> Dir;
-        false when Dir =/= "/" -> root(filename:dirname(Dir))
-    end.
-
 os_pid(Port) ->
     {state, P, _, _, _} = sys:get_state(Port),
     {os_pid, OsPid} = erlang:port_info(P, os_pid),
     OsPid.
-
-wait_until(F) ->
-    wait_until(F, 100).
-
-wait_until(_, 0) ->
-    false;
-wait_until(F, N) ->
-    case F() of
-        true -> true;
-        false -> timer:sleep(50), wait_until(F, N - 1)
-    end.
 
 echo(Port, T) ->
     hornbeam_port:execute(Port, <<"demo.echo">>, <<"echo">>, [{echo, T}], #{}, #{timeout => 30000}).

@@ -1,0 +1,52 @@
+%% @doc Helpers shared by the test modules that run the real Go program: where it and the repository are, and
+%% polling until a condition holds.
+-module(hornbeam_test_lib).
+
+%% API.
+-export([bin/0]).
+-export([root/0]).
+-export([wait_until/1]).
+
+%% API.
+
+%% @doc The hornbeam binary: the environment variable HORNBEAM_BIN, else `go build ./cmd/hornbeam' at the root of
+%% the repository into erlang/_build/hornbeam.
+-spec bin() -> file:filename().
+bin() ->
+    case os:getenv("HORNBEAM_BIN") of
+        false ->
+            Root = root(),
+            Bin = filename:join(Root, "erlang/_build/hornbeam"),
+            "" = os:cmd(lists:flatten(io_lib:format("cd ~ts && go build -o ~ts ./cmd/hornbeam 2>&1", [Root, Bin]))),
+            Bin;
+        Bin ->
+            Bin
+    end.
+
+%% @doc The root of the repository: the nearest directory at or above the current one that holds go.mod.
+-spec root() -> file:filename().
+root() ->
+    root(filename:absname("")).
+
+%% @doc Calls `Check()' every 50 ms until it returns `true', for up to 10 s; `false' if it never does.
+-spec wait_until(fun(() -> boolean())) -> boolean().
+wait_until(Check) ->
+    wait_until(Check, 200).
+
+%% Internal.
+
+-spec root(file:filename()) -> file:filename().
+root(Dir) ->
+    case filelib:is_regular(filename:join(Dir, "go.mod")) of
+        true -> Dir;
+        false when Dir =/= "/" -> root(filename:dirname(Dir))
+    end.
+
+-spec wait_until(fun(() -> boolean()), non_neg_integer()) -> boolean().
+wait_until(_Check, 0) ->
+    false;
+wait_until(Check, Tries) ->
+    case Check() of
+        true -> true;
+        false -> timer:sleep(50), wait_until(Check, Tries - 1)
+    end.
