@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,9 +29,14 @@ var (
 // system EPMD, so that no Go node's embedded one, which dies with it, serves
 // the erl nodes.
 func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+// runTests is TestMain's body, so that its deferred clean-up runs before the exit.
+func runTests(m *testing.M) int {
 	if _, err := exec.LookPath("erl"); err != nil {
 		fmt.Fprintln(os.Stderr, "test: erl is not installed; run `make test`, which installs it")
-		os.Exit(1)
+		return 1
 	}
 	_ = exec.Command("epmd", "-daemon").Run()
 	binary = os.Getenv("HORNBEAM_BIN")
@@ -38,19 +44,18 @@ func TestMain(m *testing.M) {
 		dir, err := os.MkdirTemp("", "hornbeam-e2e")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return 1
 		}
+		defer os.RemoveAll(dir)
 		binary = filepath.Join(dir, "hornbeam")
 		build := exec.Command("go", "build", "-o", binary, "../cmd/hornbeam")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "test: building hornbeam:", err)
-			os.Exit(1)
+			return 1
 		}
-		defer os.RemoveAll(dir)
 	}
-	code := m.Run()
-	os.Exit(code)
+	return m.Run()
 }
 
 // uniqueName returns a short node name not used before in this test process.
@@ -96,14 +101,31 @@ func startHornbeam(t *testing.T, flags ...string) *hornbeam {
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
 	require.NoError(t, h.cmd.Start())
 	t.Cleanup(func() {
-		_ = h.cmd.Process.Kill()
-		_ = h.cmd.Wait()
+		h.stop()
 		if t.Failed() {
 			t.Logf("hornbeam log:\n%s", h.log.String())
 		}
 	})
 	waitRegistered(t, h.name)
 	return h
+}
+
+// stop ends the node as an operator would, with SIGTERM, so that it cleans up
+// after itself (its Python workers and their unpacked package); it kills the
+// node if it is still running 5 s later.
+func (h *hornbeam) stop() {
+	_ = h.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		_ = h.cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = h.cmd.Process.Kill()
+		<-done
+	}
 }
 
 // waitRegistered polls EPMD until it knows the node, for at most 10 s.
