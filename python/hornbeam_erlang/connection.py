@@ -2,12 +2,15 @@
 
 Spec: docs/python.md ("Frame protocol")
 
-One ``Connection`` per process. One reader thread reads every frame:
-replies wake the thread waiting for them, incoming calls and streams run in a
-pool of threads, so a handler may itself call the node (even back into this
-process) while other calls go on. Frames are written whole under the port's
-write lock; stream chunks go through one flusher thread that batches the
-chunks waiting for it into one ``{chunks, Id, [C...]}`` frame.
+One ``Connection`` per process. One thread at a time, the reader, reads
+frames: replies wake the thread waiting for them, streams run in a pool of
+threads, and a call runs on the reader itself, which writes its reply. A
+call that blocks on the node (``execute`` and the rest) or that a watchdog
+sees running past ``HANDOFF_AFTER`` hands reading to a pool thread first, so
+a handler may itself call the node (even back into this process) while
+other calls go on. Frames are written whole under the port's write lock;
+stream chunks go through one flusher thread that batches the chunks waiting
+for it into one ``{chunks, Id, [C...]}`` frame.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from typing import Any, AsyncIterator, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 from . import etf
@@ -35,11 +39,15 @@ from .hooks import (
 )
 from .port import Port
 
-__all__ = ["DEFAULT_WINDOW", "PROTOCOL_VERSION", "Connection"]
+__all__ = ["DEFAULT_WINDOW", "HANDOFF_AFTER", "PROTOCOL_VERSION", "Connection"]
 
 PROTOCOL_VERSION = 1
 DEFAULT_WINDOW = 256
 """Chunks a stream consumer lets the producer send ahead, as in docs/protocol.md."""
+HANDOFF_AFTER = 0.001
+"""Seconds a call runs on the reader before the watchdog hands reading to another thread."""
+WATCHDOG_IDLE_TICKS = 100
+"""Watchdog ticks without a call on the reader before the watchdog parks until the next."""
 
 log = logging.getLogger("hornbeam_erlang")
 
@@ -239,6 +247,11 @@ class Connection:
         self._dirty: Dict[int, _Served] = {}
         self._dirty_cond = threading.Condition(threading.Lock())
         self._closed = threading.Event()
+        self._lead_lock = threading.Lock()
+        self._inline: Optional[_Served] = None
+        self._inline_thread = 0
+        self._watch_parked = False
+        self._watch_wake = threading.Event()
         self._shutdown_lock = threading.Lock()
         self._close_reason: Any = CLOSED
         self._dispatch: Dict[Any, Callable[[Tuple[Any, ...]], None]] = {
@@ -254,9 +267,10 @@ class Connection:
         }
 
     def start(self) -> None:
-        """Send ``hello`` and start the reader and flusher threads."""
+        """Send ``hello`` and start the reader, watchdog and flusher threads."""
         self._send((HELLO, PROTOCOL_VERSION, os.getpid()))
-        threading.Thread(target=self._read_loop, name="hornbeam-reader", daemon=True).start()
+        self._pool.submit(self._read_loop)
+        threading.Thread(target=self._watch_loop, name="hornbeam-watchdog", daemon=True).start()
         threading.Thread(target=self._flush_loop, name="hornbeam-flusher", daemon=True).start()
 
     def ready(self) -> None:
@@ -348,6 +362,7 @@ class Connection:
 
     def _open_stream(self, app_path: str, action: str, args: List[Any], kwargs: Dict[str, Any],
                      window: int) -> _Inbound:
+        self._release_reading()
         request_id = next(self._ids)
         inbound = _Inbound(request_id, window)
         self._inbound[request_id] = inbound
@@ -376,6 +391,7 @@ class Connection:
                 pass
 
     def _request(self, make: Callable[[int], Tuple[Any, ...]]) -> Any:
+        self._release_reading()
         request_id = next(self._ids)
         waiter = _Waiter()
         self._pending[request_id] = waiter
@@ -402,6 +418,7 @@ class Connection:
     # Frames from the node.
 
     def _read_loop(self) -> None:
+        """Read and handle frames until EOF, or until a call run here hands reading on."""
         reason: Any = CLOSED
         try:
             while True:
@@ -414,14 +431,20 @@ class Connection:
                 if rest:
                     log.error("hornbeam_erlang: dropped a frame with %d stray bytes", len(rest))
                     continue
-                self._handle(msg)
+                if type(msg) is tuple and len(msg) == 6 and msg[0] is CALL:
+                    if not self._run_inline(msg):
+                        return
+                else:
+                    self._handle(msg)
         except EOFError:
             reason = CLOSED
         except (OSError, ValueError) as exc:
             log.error("hornbeam_erlang: link to the node failed: %s", exc)
             reason = (CLOSED, str(exc))
-        finally:
-            self._shutdown(reason)
+        except BaseException:
+            self._shutdown(CLOSED)
+            raise
+        self._shutdown(reason)
 
     def _handle(self, msg: Any) -> None:
         handler = None
@@ -476,6 +499,67 @@ class Connection:
         served = _Served(request_id, 0)
         self._served[request_id] = served
         self._pool.submit(self._run_call, served, app_path, action, args, kwargs)
+
+    def _run_inline(self, msg: Tuple[Any, ...]) -> bool:
+        """Run a ``call`` on the reader; return whether this thread still reads after it."""
+        request_id = msg[1]
+        if type(request_id) is not int:
+            self._handle(msg)
+            return True
+        served = _Served(request_id, 0)
+        self._served[request_id] = served
+        self._inline_thread = threading.get_ident()
+        self._inline = served
+        if self._watch_parked:
+            self._watch_wake.set()
+        try:
+            self._run_call(served, msg[2], msg[3], msg[4], msg[5])
+        except Exception:
+            log.exception("hornbeam_erlang: call failed outside its handler")
+        with self._lead_lock:
+            if self._inline is not served:
+                return False
+            self._inline = None
+        return True
+
+    def _hand_off(self, served: _Served) -> None:
+        """Hand reading to a pool thread if ``served`` still runs on the reader."""
+        with self._lead_lock:
+            if self._inline is not served:
+                return
+            self._inline = None
+        self._pool.submit(self._read_loop)
+
+    def _release_reading(self) -> None:
+        """Hand reading on before this thread blocks, if it is the reader running a call."""
+        served = self._inline
+        if served is not None and self._inline_thread == threading.get_ident():
+            self._hand_off(served)
+
+    def _watch_loop(self) -> None:
+        """Hand reading on when one call has run on the reader past ``HANDOFF_AFTER``."""
+        seen: Optional[_Served] = None
+        idle = 0
+        while not self._closed.is_set():
+            time.sleep(HANDOFF_AFTER)
+            served = self._inline
+            if served is None:
+                idle += 1
+                if idle >= WATCHDOG_IDLE_TICKS:
+                    self._watch_wake.clear()
+                    self._watch_parked = True
+                    if self._inline is None and not self._closed.is_set():
+                        self._watch_wake.wait()
+                    self._watch_parked = False
+                    idle = 0
+                seen = None
+                continue
+            idle = 0
+            if served is seen:
+                self._hand_off(served)
+                seen = None
+            else:
+                seen = served
 
     def _on_stream(self, msg: Tuple[Any, ...]) -> None:
         _, request_id, app_path, action, args, kwargs, window = msg
@@ -601,5 +685,6 @@ class Connection:
             inbound.feed([], (ERROR, reason))
         for served in list(self._served.values()):
             served.cancel()
+        self._watch_wake.set()
         with self._dirty_cond:
             self._dirty_cond.notify_all()
