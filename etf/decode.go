@@ -209,6 +209,30 @@ func (d *decodeState) count(i int) int {
 	return int(n)
 }
 
+// sized reads the length prefix of the term at i, one byte when small and four
+// otherwise, and the extra header bytes after it. It returns the length n and
+// the offset j past the header, having checked that at least n bytes follow
+// (every element, digit or byte takes at least one).
+func (d *decodeState) sized(i int, small bool, extra int) (n, j int, err error) {
+	b := d.b
+	j = i + 5 + extra
+	if small {
+		j = i + 2 + extra
+	}
+	if j > len(b) {
+		return 0, i, d.short(b[i], i, j)
+	}
+	if small {
+		n = int(b[i+1])
+	} else {
+		n = d.count(i + 1)
+	}
+	if n > len(b)-j {
+		return 0, i, d.short(b[i], i, j+n)
+	}
+	return n, j, nil
+}
+
 // smallInts holds 0..255 boxed, as the runtime keeps them too; indexing it
 // saves a call to the runtime per small integer.
 var smallInts = func() (t [256]Term) {
@@ -647,20 +671,9 @@ func lookupAtom(name []byte) (*atomic.Pointer[atomEntry], *atomEntry) {
 func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	b := d.b
 	tag := b[i]
-	var n, j int
-	if tag == tagSmallTuple {
-		if i+2 > len(b) {
-			return nil, i, d.short(tag, i, i+2)
-		}
-		n, j = int(b[i+1]), i+2
-	} else {
-		if i+5 > len(b) {
-			return nil, i, d.short(tag, i, i+5)
-		}
-		n, j = d.count(i+1), i+5
-	}
-	if n > len(b)-j {
-		return nil, i, d.short(tag, i, j+n)
+	n, j, err := d.sized(i, tag == tagSmallTuple, 0)
+	if err != nil {
+		return nil, i, err
 	}
 	if n > 0 && left <= 0 {
 		return nil, i, d.fail(tag, i, "nesting deeper than MaxDepth at")
@@ -777,20 +790,9 @@ func (d *decodeState) bitBinary(i int) (Term, int, error) {
 func (d *decodeState) bigInt(i int) (Term, int, error) {
 	b := d.b
 	tag := b[i]
-	var n, j int
-	if tag == tagSmallBig {
-		if i+3 > len(b) {
-			return nil, i, d.short(tag, i, i+3)
-		}
-		n, j = int(b[i+1]), i+3
-	} else {
-		if i+6 > len(b) {
-			return nil, i, d.short(tag, i, i+6)
-		}
-		n, j = d.count(i+1), i+6
-	}
-	if n > len(b)-j {
-		return nil, i, d.short(tag, i, j+n)
+	n, j, err := d.sized(i, tag == tagSmallBig, 1)
+	if err != nil {
+		return nil, i, err
 	}
 	sign := b[j-1]
 	if sign > 1 {
