@@ -50,6 +50,7 @@ type conn struct {
 	heard uint64 // bytesIn when the read deadline was last renewed
 
 	r         *bufio.Reader // owned by the goroutine that reads, see runCall
+	raw       *rawSocket    // the socket under r and w on a plain TCP link, else nil
 	reader    atomic.Uint64 // generation and state of the reader
 	inlineAt  atomic.Int64  // when the reader's current inline call started, in monoNow's nanoseconds
 	readEnded chan struct{} // closed when the reader stops for good
@@ -75,7 +76,8 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		lib.ReleaseBuffer(d.Buffer)
 	}
 	sock := io.ReadWriter(nc)
-	if raw := newRawSocket(nc); raw != nil {
+	if raw := newRawSocket(nc, max(n.opts.Coalesce, 0)); raw != nil {
+		c.raw = raw
 		sock = raw
 	}
 	c.w = bufio.NewWriterSize(sock, 64<<10)

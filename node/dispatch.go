@@ -31,7 +31,13 @@ func (c *conn) handlePacket(b []byte) {
 		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
 		return
 	}
-	if monitorsServedName(b) {
+	if c.raw != nil {
+		c.raw.packets++
+	}
+	if op, ok := monitorsServedName(b); ok {
+		if c.raw != nil {
+			c.raw.countCaller(op)
+		}
 		return
 	}
 	dec := c.decoder(b)
@@ -42,6 +48,9 @@ func (c *conn) handlePacket(b []byte) {
 	}
 	var payload etf.Term
 	if rest := b[1+n:]; len(rest) > 0 {
+		if c.raw != nil {
+			c.raw.messages++
+		}
 		if payload, err = dec.Decode(rest); err != nil {
 			c.badPayload(op, rest, err)
 			return
@@ -317,24 +326,24 @@ func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 }
 
 // monitorsServedName reports, from the bytes alone, whether packet is a MONITOR_P or DEMONITOR_P on
-// hornbeam_hooks or rex, which need nothing done (see monitor). gen_server:call sends one of each per call, so
-// they are recognized without being decoded.
-func monitorsServedName(packet []byte) bool {
+// hornbeam_hooks or rex, which need nothing done (see monitor), and which of the two. gen_server:call sends one
+// of each per call, so they are recognized without being decoded.
+func monitorsServedName(packet []byte) (int, bool) {
 	// 112, 131, SMALL_TUPLE_EXT 4, SMALL_INTEGER_EXT op, then the pid, the name atom and the reference.
 	if len(packet) < 6 || packet[1] != versionByte || packet[2] != tagSmallTuple || packet[3] != 4 ||
 		packet[4] != tagSmallInteger || (packet[5] != opMonitorP && packet[5] != opDemonitorP) {
-		return false
+		return 0, false
 	}
 	i, ok := skipPid(packet, 6)
 	if !ok || i+2 > len(packet) || packet[i] != tagSmallAtomUTF8 {
-		return false
+		return 0, false
 	}
 	n := int(packet[i+1])
 	if i+2+n > len(packet) {
-		return false
+		return 0, false
 	}
 	name := etf.Atom(packet[i+2 : i+2+n])
-	return servedHere(name)
+	return int(packet[5]), servedHere(name)
 }
 
 // skipPid returns the offset after the NEW_PID_EXT at packet[i].

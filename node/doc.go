@@ -16,7 +16,11 @@
 // queue (senders block while it is full) that the writer loop empties in one flush. Big binaries in a message
 // are written from their own memory. A plain TCP link is read and written with raw system calls on Go's
 // poller, which spares a scheduler transition per call, and its reader re-reads an empty socket for up to
-// 100 µs before parking while the peer's requests keep coming that fast. An idle connection ticks every
+// 100 µs before parking while a peer calling one at a time keeps its requests coming that fast. When the peer
+// has many gen_server calls in flight (its monitors on hornbeam_hooks tell how many), the reader instead
+// sleeps up to Options.Coalesce after a read that brought a whole call, so the requests that come meanwhile
+// are served and answered in one batch; the sleep is a third of the peer's round trip, measured by Little's
+// law, and none below 80 µs (rawSocket in rawio.go). An idle connection ticks every
 // Options.TickInterval and answers ticks; a peer silent for four to five intervals is dropped.
 //
 // Control messages: SEND, REG_SEND, SEND_SENDER, ALIAS_SEND and their _TT forms, LINK, UNLINK, UNLINK_ID (with

@@ -27,6 +27,8 @@ const (
 	DefaultTickInterval = 15 * time.Second
 	// DefaultSendQueue is the packets a connection queues when Options.SendQueue is zero.
 	DefaultSendQueue = 1024
+	// DefaultCoalesce is the longest coalescing sleep when Options.Coalesce is zero.
+	DefaultCoalesce = 250 * time.Microsecond
 )
 
 // Options configures Start. Every field but Cookie and Engine has a usable zero value.
@@ -50,6 +52,9 @@ type Options struct {
 	TickInterval time.Duration
 	// SendQueue is how many packets a connection queues before senders wait for its writer.
 	SendQueue int
+	// Coalesce is the longest a plain TCP connection's reader sleeps, while its peer has many calls in flight,
+	// to read, serve and answer their requests in batches; DefaultCoalesce when zero, off when negative.
+	Coalesce time.Duration
 }
 
 // Validate fills defaults in and reports the first bad field.
@@ -80,6 +85,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = DefaultSendQueue
+	}
+	if o.Coalesce == 0 {
+		o.Coalesce = DefaultCoalesce
 	}
 	return nil
 }

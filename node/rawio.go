@@ -18,8 +18,14 @@ import (
 // at a time and writes from the holder of conn.wmu, so each side's state below is its own.
 //
 // A read that finds the socket empty re-reads for up to readSpin before parking when the last wait for data
-// was that short: a peer that calls one at a time sends its next request a round trip after the reply, and a
-// reader that parked for it pays a thread wakeup, on a VM an idle vCPU's too.
+// was that short and the peer has one call in flight at most: a peer that calls one at a time sends its next
+// request a round trip after the reply, and a reader that parked for it pays a thread wakeup, on a VM an idle
+// vCPU's too.
+//
+// A peer with many calls in flight gets interrupt moderation instead, as network cards do it: when the last
+// read brought a whole call's packets or more, the reader sleeps for the coalescing delay before it reads
+// again, so the requests that come meanwhile are read, served and answered as one batch, and the peer's
+// writes in between cost it no wakeup of ours. See coalesceDelay for how long.
 type rawSocket struct {
 	rc syscall.RawConn
 
@@ -31,14 +37,25 @@ type rawSocket struct {
 	spin     bool  // the last wait for data took readSpin or less
 	waitFrom int64 // monoNow when this read first found the socket empty; 0 until then
 
+	// Counted by the connection as it handles packets; see coalesceDelay.
+	packets  int // packets handled since the last read that brought data
+	messages int // of those, messages (packets with a payload)
+	callers  int // the peer's calls in flight: its monitors on hornbeam_hooks and rex
+
+	coalesceMax int64 // the longest coalescing sleep in nanoseconds; 0 turns coalescing off
+	rateFrom    int64 // monoNow when the current rate window began
+	rateMsgs    int   // messages in the current rate window
+	perMsg      int64 // smoothed nanoseconds between the peer's messages; 0 until measured
+
 	wbufs   [][]byte
 	wiov    []syscall.Iovec
 	werrno  syscall.Errno
 	writeFn func(fd uintptr) bool
 }
 
-// newRawSocket returns a rawSocket for nc when it is a plain TCP connection, else nil.
-func newRawSocket(nc lib.NetReadWriter) *rawSocket {
+// newRawSocket returns a rawSocket for nc when it is a plain TCP connection, else nil; coalesceMax bounds its
+// coalescing sleep (0 turns coalescing off).
+func newRawSocket(nc lib.NetReadWriter, coalesceMax time.Duration) *rawSocket {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -47,7 +64,7 @@ func newRawSocket(nc lib.NetReadWriter) *rawSocket {
 	if err != nil {
 		return nil
 	}
-	s := &rawSocket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1}
+	s := &rawSocket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1, coalesceMax: int64(coalesceMax)}
 	s.readFn = s.readOnce
 	s.writeFn = s.writeOnce
 	return s
@@ -83,16 +100,25 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if s.packets >= callPackets {
+				s.packets = 0
+				if d := s.coalesceDelay(); d > 0 {
+					ts := syscall.NsecToTimespec(d)
+					_ = syscall.Nanosleep(&ts, nil)
+					continue
+				}
+			}
 			now := monoNow()
 			if s.waitFrom == 0 {
 				s.waitFrom = now
 			}
-			if s.spin && now-s.waitFrom < int64(readSpin) {
+			if s.spin && s.callers <= 1 && now-s.waitFrom < int64(readSpin) {
 				continue
 			}
 			return false
 		case 0:
 			s.rn = int(n)
+			s.measure()
 		default:
 			s.rerrno = errno
 		}
@@ -100,6 +126,69 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 			s.spin = s.canSpin && monoNow()-s.waitFrom <= int64(readSpin)
 		}
 		return true
+	}
+}
+
+// Coalescing.
+const (
+	// callPackets is what gen_server:call sends per call: MONITOR_P, the request, DEMONITOR_P.
+	callPackets = 3
+	// coalesceShare: the delay is a third of the peer's round trip.
+	coalesceShare = 3
+	// coalesceMin is the shortest sleep worth its wakeup (Linux's default timer slack, 50 µs, comes on top).
+	coalesceMin = int64(80 * time.Microsecond)
+	// rateWindow is how long messages are counted before the rate estimate takes them in; a window that
+	// spans more than rateIdle (the link was idle) starts the estimate afresh.
+	rateWindow = int64(2 * time.Millisecond)
+	rateIdle   = 5 * rateWindow
+)
+
+// coalesceDelay is how long to sleep for a batch: a third of the peer's round trip, which Little's law gives
+// as its calls in flight times the time between its messages, up to coalesceMax; 0 when that is below
+// coalesceMin or not measured yet. A sleep delays a call by the delay at most, and as a round trip stretched by
+// sleeps lengthens the delay in turn, the delay converges to half the round trip without them: a peer that
+// gains nothing from batching loses a third of its rate at most, and a handful of callers with quick round
+// trips are not made to wait at all (docs/benchmarks.md, "dist", has what it gains).
+func (s *rawSocket) coalesceDelay() int64 {
+	d := min(s.coalesceMax, int64(s.callers)*s.perMsg/coalesceShare)
+	if d < coalesceMin {
+		return 0
+	}
+	return d
+}
+
+// measure takes the messages handled since the last read that brought data into the rate estimate; it is
+// called as a read brings data.
+func (s *rawSocket) measure() {
+	s.rateMsgs += s.messages
+	s.packets, s.messages = 0, 0
+	now := monoNow()
+	span := now - s.rateFrom
+	switch {
+	case span > rateIdle:
+		s.perMsg = 0
+	case span >= rateWindow && s.rateMsgs > 0:
+		per := span / int64(s.rateMsgs)
+		if s.perMsg == 0 {
+			s.perMsg = per
+		} else {
+			s.perMsg += (per - s.perMsg) / 4
+		}
+	case span >= rateWindow:
+		s.perMsg = 0
+	default:
+		return
+	}
+	s.rateFrom, s.rateMsgs = now, 0
+}
+
+// countCaller follows the peer's calls in flight, given a MONITOR_P or DEMONITOR_P on a served name:
+// gen_server:call monitors the server for the length of a call.
+func (s *rawSocket) countCaller(op int) {
+	if op == opMonitorP {
+		s.callers++
+	} else if s.callers > 0 {
+		s.callers--
 	}
 }
 

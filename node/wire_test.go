@@ -29,9 +29,14 @@ func TestMonitorsServedName(t *testing.T) {
 			f, err := encodeFrame(tt.control, nil, false)
 			require.NoError(t, err)
 			packet := f.head[frameHeaderLen:]
-			require.Equal(t, tt.want, monitorsServedName(packet), "got %v; want %v", !tt.want, tt.want)
+			op, ok := monitorsServedName(packet)
+			require.Equal(t, tt.want, ok, "got %v; want %v", !tt.want, tt.want)
+			if ok {
+				require.Equal(t, tt.control[0], int64(op))
+			}
 			for i := range len(packet) {
-				require.False(t, monitorsServedName(packet[:i]) && !tt.want)
+				_, ok := monitorsServedName(packet[:i])
+				require.False(t, ok && !tt.want)
 			}
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/node"
@@ -36,6 +37,7 @@ type config struct {
 	pyWorkers              int
 	pySocket               string
 	stdio                  bool
+	coalesce               time.Duration
 }
 
 // defaultGCPercent is the collector's GOGC when the environment sets none. A link allocates a fresh buffer for
@@ -43,6 +45,14 @@ type config struct {
 // collects after every few big messages; 400 cut the 1 MB echo's p50 by about a third (docs/benchmarks.md,
 // "dist"), at the cost of a heap that may grow to five times what is live.
 const defaultGCPercent = 400
+
+// coalesceOption maps --coalesce to node.Options.Coalesce, where zero means the default and off is negative.
+func coalesceOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
 
 func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
@@ -71,6 +81,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA bundle to verify peers with (without it peers are not verified)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.coalesce, "coalesce", node.DefaultCoalesce, "longest sleep of a busy link's reader gathering requests to answer in one batch; 0 turns it off")
 	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
 	fs.StringVar(&c.pyModule, "python", "", "module[:function] each Python worker imports (then calls function() once)")
 	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
@@ -252,6 +263,7 @@ func serveNode(ctx context.Context, c config, engine *hooks.Engine, log *slog.Lo
 		TLS:         tlsCfg,
 		Engine:      engine,
 		Logger:      log,
+		Coalesce:    coalesceOption(c.coalesce),
 	})
 	if err != nil {
 		return err
