@@ -24,7 +24,10 @@ main([Beam, Go]) ->
 	Metrics = [
 		{"sequential echo p50 (us)", fun seq_p50/1, lower, 0.8},
 		{"sequential echo p99 (us)", fun seq_p99/1, lower, none},
-		{"32 callers (calls/s)", fun throughput/1, higher, 1.3},
+		{"4 callers (calls/s)", fun(Node) -> throughput(Node, 4) end, higher, none},
+		{"8 callers (calls/s)", fun(Node) -> throughput(Node, 8) end, higher, none},
+		{"16 callers (calls/s)", fun(Node) -> throughput(Node, 16) end, higher, none},
+		{"32 callers (calls/s)", fun(Node) -> throughput(Node, ?CALLERS) end, higher, 1.3},
 		{"1 MB echo p50 (us)", fun mb_p50/1, lower, 1.0},
 		{"stream (chunks/s)", fun stream_rate/1, higher, none},
 		{"pull per chunk (calls/s)", fun pull_rate/1, higher, none}
@@ -85,11 +88,11 @@ seq_p99(Node) -> percentile(latencies(Node, ?SEQ_CALLS, <<"hello">>), 0.99).
 
 mb_p50(Node) -> percentile(latencies(Node, ?MB_CALLS, binary:copy(<<"x">>, 1 bsl 20)), 0.50).
 
-throughput(Node) ->
+throughput(Node, Callers) ->
 	Parent = self(),
 	Deadline = erlang:monotonic_time(millisecond) + ?THROUGHPUT_MS,
 	Pids = [spawn_link(fun() -> Parent ! {done, self(), loop_calls(Node, Deadline, 0)} end)
-		|| _ <- lists:seq(1, ?CALLERS)],
+		|| _ <- lists:seq(1, Callers)],
 	Total = lists:sum([receive {done, Pid, N} -> N end || Pid <- Pids]),
 	Total * 1000 / ?THROUGHPUT_MS.
 
