@@ -17,7 +17,8 @@
 // are written from their own memory. A plain TCP link is read and written with raw system calls on Go's
 // poller, which spares a scheduler transition per call, and its reader re-reads an empty socket for up to
 // 100 µs before parking while a peer calling one at a time keeps its requests coming that fast. When the peer
-// has many gen_server calls in flight (its monitors on hornbeam_hooks tell how many), the reader instead
+// has many gen_server calls in flight (its monitors on hornbeam_hooks tell how many, reads that bring several
+// requests that they come at once), the reader instead
 // sleeps up to Options.Coalesce after a read that brought a whole call, so the requests that come meanwhile
 // are served and answered in one batch; the sleep is a third of the peer's round trip, measured by Little's
 // law, and none below 80 µs (rawSocket in rawio.go). An idle connection ticks every

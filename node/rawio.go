@@ -18,7 +18,7 @@ import (
 // at a time and writes from the holder of conn.wmu, so each side's state below is its own.
 //
 // A read that finds the socket empty re-reads for up to readSpin before parking when the last wait for data
-// was that short and the peer has one call in flight at most: a peer that calls one at a time sends its next
+// was that short and the peer's calls come one at a time (see concurrent): a peer that calls so sends its next
 // request a round trip after the reply, and a reader that parked for it pays a thread wakeup, on a VM an idle
 // vCPU's too.
 //
@@ -45,7 +45,10 @@ type rawSocket struct {
 	coalesceMax int64 // the longest coalescing sleep in nanoseconds; 0 turns coalescing off
 	rateFrom    int64 // monoNow when the current rate window began
 	rateMsgs    int   // messages in the current rate window
+	slept       int64 // nanoseconds slept for batches in the current rate window
 	perMsg      int64 // smoothed nanoseconds between the peer's messages; 0 until measured
+	batchMax    int   // the most messages one read brought in the current rate window
+	concurrent  bool  // some read in the last rate window brought two messages or more
 
 	wbufs   [][]byte
 	wiov    []syscall.Iovec
@@ -105,6 +108,7 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 				if d := s.coalesceDelay(); d > 0 {
 					ts := syscall.NsecToTimespec(d)
 					_ = syscall.Nanosleep(&ts, nil)
+					s.slept += d
 					continue
 				}
 			}
@@ -112,7 +116,7 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 			if s.waitFrom == 0 {
 				s.waitFrom = now
 			}
-			if s.spin && s.callers <= 1 && now-s.waitFrom < int64(readSpin) {
+			if s.spin && !s.concurrent && now-s.waitFrom < int64(readSpin) {
 				continue
 			}
 			return false
@@ -144,14 +148,15 @@ const (
 )
 
 // coalesceDelay is how long to sleep for a batch: a third of the peer's round trip, which Little's law gives
-// as its calls in flight times the time between its messages, up to coalesceMax; 0 when that is below
-// coalesceMin or not measured yet. A sleep delays a call by the delay at most, and as a round trip stretched by
-// sleeps lengthens the delay in turn, the delay converges to half the round trip without them: a peer that
-// gains nothing from batching loses a third of its rate at most, and a handful of callers with quick round
-// trips are not made to wait at all (docs/benchmarks.md, "dist", has what it gains).
+// as its calls in flight times the time between its messages (the time slept for batches left out, so that
+// sleeping does not justify itself), up to coalesceMax; 0 when that is below
+// coalesceMin, not measured yet, or when no read in the last rate window brought two messages (whatever
+// monitors the peer keeps on hornbeam_hooks, its calls then come one at a time). A sleep delays a call by the delay at most, so a peer that gains nothing from
+// batching loses a quarter of its rate at most, and a handful of callers with quick round trips are not made
+// to wait at all (docs/benchmarks.md, "dist", has what it gains).
 func (s *rawSocket) coalesceDelay() int64 {
 	d := min(s.coalesceMax, int64(s.callers)*s.perMsg/coalesceShare)
-	if d < coalesceMin {
+	if d < coalesceMin || !s.concurrent {
 		return 0
 	}
 	return d
@@ -161,6 +166,7 @@ func (s *rawSocket) coalesceDelay() int64 {
 // called as a read brings data.
 func (s *rawSocket) measure() {
 	s.rateMsgs += s.messages
+	s.batchMax = max(s.batchMax, s.messages)
 	s.packets, s.messages = 0, 0
 	now := monoNow()
 	span := now - s.rateFrom
@@ -168,7 +174,7 @@ func (s *rawSocket) measure() {
 	case span > rateIdle:
 		s.perMsg = 0
 	case span >= rateWindow && s.rateMsgs > 0:
-		per := span / int64(s.rateMsgs)
+		per := max(span-s.slept, 0) / int64(s.rateMsgs)
 		if s.perMsg == 0 {
 			s.perMsg = per
 		} else {
@@ -179,7 +185,8 @@ func (s *rawSocket) measure() {
 	default:
 		return
 	}
-	s.rateFrom, s.rateMsgs = now, 0
+	s.concurrent = s.batchMax >= 2 && s.perMsg > 0
+	s.rateFrom, s.rateMsgs, s.batchMax, s.slept = now, 0, 0, 0
 }
 
 // countCaller follows the peer's calls in flight, given a MONITOR_P or DEMONITOR_P on a served name:

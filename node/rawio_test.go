@@ -13,6 +13,9 @@ func TestCoalesceDelayFollowsRoundTrip(t *testing.T) {
 
 	s.perMsg = int64(20 * time.Microsecond)
 	s.callers = 32
+	require.Zero(t, s.coalesceDelay(), "no read brought two messages yet")
+
+	s.concurrent = true
 	require.Equal(t, int64(32*20*time.Microsecond/3), s.coalesceDelay(), "a third of 32 callers' round trip")
 
 	s.callers = 4
@@ -38,10 +41,18 @@ func TestMeasureRateOfMessages(t *testing.T) {
 	s.measure()
 	require.InDelta(t, rateWindow/101, s.perMsg, float64(rateWindow/101)/2, "101 messages over one window")
 
+	require.True(t, s.concurrent, "a read brought 100 messages")
+
+	s.rateFrom = monoNow() - rateWindow
+	s.messages = 1
+	s.measure()
+	require.False(t, s.concurrent, "one message per read: calls come one at a time")
+
 	s.rateFrom = monoNow() - 2*rateIdle
 	s.messages = 5
 	s.measure()
 	require.Zero(t, s.perMsg, "an idle link forgets its rate")
+	require.False(t, s.concurrent)
 }
 
 func TestCountCallerFollowsMonitors(t *testing.T) {
