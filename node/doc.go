@@ -18,11 +18,11 @@
 // poller, which spares a scheduler transition per call, and its reader re-reads an empty socket for up to
 // 100 µs before parking while a peer calling one at a time keeps its requests coming that fast. When the peer
 // has many gen_server calls in flight (its monitors on hornbeam_hooks tell how many, reads that bring several
-// requests that they come at once), the reader instead
-// sleeps up to Options.Coalesce after a read that brought a whole call, so the requests that come meanwhile
-// are served and answered in one batch; the sleep is a third of the peer's round trip, measured by Little's
-// law, and none below 80 µs (rawSocket in rawio.go). An idle connection ticks every
-// Options.TickInterval and answers ticks; a peer silent for four to five intervals is dropped.
+// requests that they come at once), the reader instead sleeps up to Options.Coalesce after a read that brought
+// a whole call, so the requests that come meanwhile are served and answered in one batch; the sleep is a third
+// of the peer's round trip, measured by Little's law, and none below 80 µs (rawSocket in rawio.go). An idle
+// connection ticks every Options.TickInterval and answers ticks; a peer silent for four to five intervals is
+// dropped.
 //
 // Control messages: SEND, REG_SEND, SEND_SENDER, ALIAS_SEND and their _TT forms, LINK, UNLINK, UNLINK_ID (with
 // its ack), EXIT, EXIT2, their _TT and PAYLOAD_ forms, MONITOR_P, DEMONITOR_P, MONITOR_P_EXIT (and its
