@@ -50,7 +50,7 @@ type conn struct {
 	heard uint64 // bytesIn when the read deadline was last renewed
 
 	r         *bufio.Reader // owned by the goroutine that reads, see runCall
-	raw       *rawSocket    // the socket under r and w on a plain TCP link, else nil
+	load      linkLoad      // the peer's packets as the reader counts them, for a plain TCP link's rawSocket
 	reader    atomic.Uint64 // generation and state of the reader
 	inlineAt  atomic.Int64  // when the reader's current inline call started, in monoNow's nanoseconds
 	readEnded chan struct{} // closed when the reader stops for good
@@ -76,8 +76,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		lib.ReleaseBuffer(d.Buffer)
 	}
 	sock := io.ReadWriter(nc)
-	if raw := newRawSocket(nc, max(n.opts.Coalesce, 0)); raw != nil {
-		c.raw = raw
+	if raw := newRawSocket(nc, max(n.opts.Coalesce, 0), &c.load); raw != nil {
 		sock = raw
 	}
 	c.w = bufio.NewWriterSize(sock, 64<<10)

@@ -31,13 +31,9 @@ func (c *conn) handlePacket(b []byte) {
 		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
 		return
 	}
-	if c.raw != nil {
-		c.raw.packets++
-	}
+	c.load.packets++
 	if op, ok := monitorsServedName(b); ok {
-		if c.raw != nil {
-			c.raw.countCaller(op)
-		}
+		c.load.countCaller(op)
 		return
 	}
 	dec := c.decoder(b)
@@ -48,9 +44,7 @@ func (c *conn) handlePacket(b []byte) {
 	}
 	var payload etf.Term
 	if rest := b[1+n:]; len(rest) > 0 {
-		if c.raw != nil {
-			c.raw.messages++
-		}
+		c.load.messages++
 		if payload, err = dec.Decode(rest); err != nil {
 			c.badPayload(op, rest, err)
 			return

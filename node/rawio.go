@@ -37,10 +37,7 @@ type rawSocket struct {
 	spin     bool  // the last wait for data took readSpin or less
 	waitFrom int64 // monoNow when this read first found the socket empty; 0 until then
 
-	// Counted by the connection as it handles packets; see coalesceDelay.
-	packets  int // packets handled since the last read that brought data
-	messages int // of those, messages (packets with a payload)
-	callers  int // the peer's calls in flight: its monitors on hornbeam_hooks and rex
+	*linkLoad // counted by the connection as it handles packets; see coalesceDelay
 
 	coalesceMax int64 // the longest coalescing sleep in nanoseconds; 0 turns coalescing off
 	rateFrom    int64 // monoNow when the current rate window began
@@ -57,8 +54,8 @@ type rawSocket struct {
 }
 
 // newRawSocket returns a rawSocket for nc when it is a plain TCP connection, else nil; coalesceMax bounds its
-// coalescing sleep (0 turns coalescing off).
-func newRawSocket(nc lib.NetReadWriter, coalesceMax time.Duration) *rawSocket {
+// coalescing sleep (0 turns coalescing off), and load is what the connection counts of the peer's packets.
+func newRawSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *linkLoad) *rawSocket {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -67,7 +64,7 @@ func newRawSocket(nc lib.NetReadWriter, coalesceMax time.Duration) *rawSocket {
 	if err != nil {
 		return nil
 	}
-	s := &rawSocket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1, coalesceMax: int64(coalesceMax)}
+	s := &rawSocket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1, linkLoad: load, coalesceMax: int64(coalesceMax)}
 	s.readFn = s.readOnce
 	s.writeFn = s.writeOnce
 	return s
@@ -122,12 +119,13 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 			return false
 		case 0:
 			s.rn = int(n)
-			s.measure()
 		default:
 			s.rerrno = errno
 		}
+		now := monoNow()
+		s.measure(now)
 		if s.waitFrom != 0 {
-			s.spin = s.canSpin && monoNow()-s.waitFrom <= int64(readSpin)
+			s.spin = s.canSpin && now-s.waitFrom <= int64(readSpin)
 		}
 		return true
 	}
@@ -149,11 +147,11 @@ const (
 
 // coalesceDelay is how long to sleep for a batch: a third of the peer's round trip, which Little's law gives
 // as its calls in flight times the time between its messages (the time slept for batches left out, so that
-// sleeping does not justify itself), up to coalesceMax; 0 when that is below
-// coalesceMin, not measured yet, or when no read in the last rate window brought two messages (whatever
-// monitors the peer keeps on hornbeam_hooks, its calls then come one at a time). A sleep delays a call by the delay at most, so a peer that gains nothing from
-// batching loses a quarter of its rate at most, and a handful of callers with quick round trips are not made
-// to wait at all (docs/benchmarks.md, "dist", has what it gains).
+// sleeping does not justify itself), up to coalesceMax; 0 when that is below coalesceMin, not measured yet, or
+// when no read in the last rate window brought two messages (whatever monitors the peer keeps on
+// hornbeam_hooks, its calls then come one at a time). A sleep delays a call by the delay at most, so a peer
+// that gains nothing from batching loses a quarter of its rate at most, and a handful of callers with quick
+// round trips are not made to wait at all (docs/benchmarks.md, "dist", has what it gains).
 func (s *rawSocket) coalesceDelay() int64 {
 	d := min(s.coalesceMax, int64(s.callers)*s.perMsg/coalesceShare)
 	if d < coalesceMin || !s.concurrent {
@@ -163,12 +161,11 @@ func (s *rawSocket) coalesceDelay() int64 {
 }
 
 // measure takes the messages handled since the last read that brought data into the rate estimate; it is
-// called as a read brings data.
-func (s *rawSocket) measure() {
+// called, with the time, as a read returns.
+func (s *rawSocket) measure(now int64) {
 	s.rateMsgs += s.messages
 	s.batchMax = max(s.batchMax, s.messages)
 	s.packets, s.messages = 0, 0
-	now := monoNow()
 	span := now - s.rateFrom
 	switch {
 	case span > rateIdle:
@@ -189,13 +186,20 @@ func (s *rawSocket) measure() {
 	s.rateFrom, s.rateMsgs, s.batchMax, s.slept = now, 0, 0, 0
 }
 
+// linkLoad is what a connection's reader counts of its peer's packets, for its rawSocket's coalescing.
+type linkLoad struct {
+	packets  int // packets handled since the last read that brought data
+	messages int // of those, messages (packets with a payload)
+	callers  int // the peer's calls in flight: its monitors on hornbeam_hooks and rex
+}
+
 // countCaller follows the peer's calls in flight, given a MONITOR_P or DEMONITOR_P on a served name:
 // gen_server:call monitors the server for the length of a call.
-func (s *rawSocket) countCaller(op int) {
+func (l *linkLoad) countCaller(op int) {
 	if op == opMonitorP {
-		s.callers++
-	} else if s.callers > 0 {
-		s.callers--
+		l.callers++
+	} else if l.callers > 0 {
+		l.callers--
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func TestCoalesceDelayFollowsRoundTrip(t *testing.T) {
-	s := &rawSocket{coalesceMax: int64(250 * time.Microsecond)}
+	s := &rawSocket{linkLoad: &linkLoad{}, coalesceMax: int64(250 * time.Microsecond)}
 	require.Zero(t, s.coalesceDelay(), "no rate measured yet")
 
 	s.perMsg = int64(20 * time.Microsecond)
@@ -29,34 +29,34 @@ func TestCoalesceDelayFollowsRoundTrip(t *testing.T) {
 }
 
 func TestMeasureRateOfMessages(t *testing.T) {
-	s := &rawSocket{rateFrom: monoNow()}
+	s := &rawSocket{linkLoad: &linkLoad{}, rateFrom: monoNow()}
 	s.packets, s.messages = 3, 1
-	s.measure()
+	s.measure(monoNow())
 	require.Zero(t, s.packets, "a read starts counting afresh")
 	require.Zero(t, s.messages)
 	require.Zero(t, s.perMsg, "the first window is still open")
 
 	s.rateFrom = monoNow() - rateWindow
 	s.messages = 100
-	s.measure()
+	s.measure(monoNow())
 	require.InDelta(t, rateWindow/101, s.perMsg, float64(rateWindow/101)/2, "101 messages over one window")
 
 	require.True(t, s.concurrent, "a read brought 100 messages")
 
 	s.rateFrom = monoNow() - rateWindow
 	s.messages = 1
-	s.measure()
+	s.measure(monoNow())
 	require.False(t, s.concurrent, "one message per read: calls come one at a time")
 
 	s.rateFrom = monoNow() - 2*rateIdle
 	s.messages = 5
-	s.measure()
+	s.measure(monoNow())
 	require.Zero(t, s.perMsg, "an idle link forgets its rate")
 	require.False(t, s.concurrent)
 }
 
 func TestCountCallerFollowsMonitors(t *testing.T) {
-	s := &rawSocket{}
+	s := &linkLoad{}
 	s.countCaller(opMonitorP)
 	s.countCaller(opMonitorP)
 	s.countCaller(opDemonitorP)
