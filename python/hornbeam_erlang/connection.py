@@ -4,13 +4,15 @@ Spec: docs/python.md ("Frame protocol")
 
 One ``Connection`` per process. One thread at a time, the reader, reads
 frames: replies wake the thread waiting for them, streams run in a pool of
-threads, and a call runs on the reader itself, which writes its reply. A
-call that blocks on the node (``execute`` and the rest) or that a watchdog
-sees running past ``HANDOFF_AFTER`` hands reading to a pool thread first, so
-a handler may itself call the node (even back into this process) while
-other calls go on. Frames are written whole under the port's write lock;
-stream chunks go through one flusher thread that batches the chunks waiting
-for it into one ``{chunks, Id, [C...]}`` frame.
+threads, and a call runs on the reader itself, which writes its reply, as
+erlport's loop does. A call that makes a request of the node (``execute``
+and the rest) keeps reading while it waits, so its reply reaches it without
+a thread switch and calls back into this process run on the same thread;
+a call that opens a stream, or that a watchdog sees running past
+``HANDOFF_AFTER`` without reading, hands reading to a pool thread, so a
+slow handler does not hold up the others. Frames are written whole under
+the port's write lock; stream chunks go through one flusher thread that
+batches the chunks waiting for it into one ``{chunks, Id, [C...]}`` frame.
 """
 
 import asyncio
@@ -45,8 +47,11 @@ PROTOCOL_VERSION = 1
 DEFAULT_WINDOW = 256
 """Chunks a stream consumer lets the producer send ahead, as in docs/protocol.md."""
 HANDOFF_AFTER = 0.001
-"""Seconds a call runs on the reader before the watchdog hands reading to another thread."""
-WATCHDOG_IDLE_TICKS = 100
+"""Seconds a call runs on the reader without reading before the watchdog hands reading on."""
+WATCHDOG_TICK = 0.002
+"""Seconds between the watchdog's looks at the reader: a slow call holds up the others for
+``HANDOFF_AFTER`` to ``HANDOFF_AFTER + WATCHDOG_TICK``."""
+WATCHDOG_IDLE_TICKS = 50
 """Watchdog ticks without a call on the reader before the watchdog parks until the next."""
 
 log = logging.getLogger("hornbeam_erlang")
@@ -72,15 +77,17 @@ CLOSED = Atom("closed")
 class _Waiter:
     """One reply slot: ``wait`` blocks until ``set`` runs, exactly once."""
 
-    __slots__ = ("_lock", "result")
+    __slots__ = ("_lock", "result", "done")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
         self.result: Outcome = (ERROR, CLOSED)
+        self.done = False
 
     def set(self, result: Outcome) -> None:
         self.result = result
+        self.done = True
         self._lock.release()
 
     def wait(self) -> Outcome:
@@ -127,8 +134,24 @@ class _Pool:
                 self._idle += 1
 
 
+class _Call:
+    """A call the peer asked for, running here; the peer may cancel it (its reply is then dropped)."""
+
+    __slots__ = ("id", "cancelled")
+
+    def __init__(self, request_id: int) -> None:
+        self.id = request_id
+        self.cancelled = False
+
+    def add_credit(self, n: int) -> None:
+        """Ignore credit: a call has no chunks."""
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class _Served:
-    """A call or stream the peer asked for, running here; the peer may cancel it."""
+    """A stream the peer asked for, running here; the peer may cancel it."""
 
     __slots__ = ("id", "cond", "credit", "cancelled", "pending", "end")
 
@@ -242,14 +265,15 @@ class Connection:
         self._ids = itertools.count(1)
         self._pending: Dict[int, _Waiter] = {}
         self._inbound: Dict[int, _Inbound] = {}
-        self._served: Dict[int, _Served] = {}
+        self._served: Dict[int, Any] = {}
         self._pool = _Pool(max_threads)
         self._dirty: Dict[int, _Served] = {}
         self._dirty_cond = threading.Condition(threading.Lock())
         self._closed = threading.Event()
         self._lead_lock = threading.Lock()
-        self._inline: Optional[_Served] = None
+        self._inline: Optional[_Call] = None
         self._inline_thread = 0
+        self._inline_since = 0.0
         self._watch_parked = False
         self._watch_wake = threading.Event()
         self._shutdown_lock = threading.Lock()
@@ -260,7 +284,6 @@ class Connection:
             CHUNKS: self._on_chunks,
             DONE: self._on_done,
             ERROR: self._on_stream_error,
-            CALL: self._on_call,
             STREAM: self._on_stream,
             CREDIT: self._on_credit,
             CANCEL: self._on_cancel,
@@ -391,7 +414,6 @@ class Connection:
                 pass
 
     def _request(self, make: Callable[[int], Tuple[Any, ...]]) -> Any:
-        self._release_reading()
         request_id = next(self._ids)
         waiter = _Waiter()
         self._pending[request_id] = waiter
@@ -403,6 +425,9 @@ class Connection:
         except BaseException:
             self._pending.pop(request_id, None)
             raise
+        served = self._inline
+        if served is not None and self._inline_thread == threading.get_ident():
+            self._read_for(served, waiter)
         status, value = waiter.wait()
         if status is OK:
             return value
@@ -419,9 +444,28 @@ class Connection:
 
     def _read_loop(self) -> None:
         """Read and handle frames until EOF, or until a call run here hands reading on."""
+        self._read_until(None)
+
+    def _read_for(self, served: _Call, waiter: _Waiter) -> None:
+        """Read frames on the reader, running ``served``, until ``waiter`` is set or reading moves on."""
+        with self._lead_lock:
+            if self._inline is not served:
+                return
+            self._inline = None
+        if self._read_until(waiter):
+            self._inline_since = time.monotonic()
+            self._inline = served
+
+    def _read_until(self, waiter: Optional[_Waiter]) -> bool:
+        """Read and handle frames until ``waiter`` is set; return whether this thread still reads.
+
+        Without a waiter, read until EOF or until a call run here hands
+        reading on. EOF or a broken link shuts the connection down, which
+        sets every waiter, and returns False.
+        """
         reason: Any = CLOSED
         try:
-            while True:
+            while waiter is None or not waiter.done:
                 frame = self._port.read_frame()
                 try:
                     msg, rest = etf.decode(frame)
@@ -431,11 +475,12 @@ class Connection:
                 if rest:
                     log.error("hornbeam_erlang: dropped a frame with %d stray bytes", len(rest))
                     continue
-                if type(msg) is tuple and len(msg) == 6 and msg[0] is CALL:
+                if type(msg) is tuple and len(msg) == 6 and msg[0] is CALL and type(msg[1]) is int:
                     if not self._run_inline(msg):
-                        return
+                        return False
                 else:
                     self._handle(msg)
+            return True
         except EOFError:
             reason = CLOSED
         except (OSError, ValueError) as exc:
@@ -445,6 +490,7 @@ class Connection:
             self._shutdown(CLOSED)
             raise
         self._shutdown(reason)
+        return False
 
     def _handle(self, msg: Any) -> None:
         handler = None
@@ -494,21 +540,12 @@ class Connection:
         _, request_id, reason = msg
         self._feed(request_id, [], (ERROR, reason))
 
-    def _on_call(self, msg: Tuple[Any, ...]) -> None:
-        _, request_id, app_path, action, args, kwargs = msg
-        served = _Served(request_id, 0)
-        self._served[request_id] = served
-        self._pool.submit(self._run_call, served, app_path, action, args, kwargs)
-
     def _run_inline(self, msg: Tuple[Any, ...]) -> bool:
         """Run a ``call`` on the reader; return whether this thread still reads after it."""
-        request_id = msg[1]
-        if type(request_id) is not int:
-            self._handle(msg)
-            return True
-        served = _Served(request_id, 0)
-        self._served[request_id] = served
+        served = _Call(msg[1])
+        self._served[served.id] = served
         self._inline_thread = threading.get_ident()
+        self._inline_since = time.monotonic()
         self._inline = served
         if self._watch_parked:
             self._watch_wake.set()
@@ -522,7 +559,7 @@ class Connection:
             self._inline = None
         return True
 
-    def _hand_off(self, served: _Served) -> None:
+    def _hand_off(self, served: _Call) -> None:
         """Hand reading to a pool thread if ``served`` still runs on the reader."""
         with self._lead_lock:
             if self._inline is not served:
@@ -537,11 +574,10 @@ class Connection:
             self._hand_off(served)
 
     def _watch_loop(self) -> None:
-        """Hand reading on when one call has run on the reader past ``HANDOFF_AFTER``."""
-        seen: Optional[_Served] = None
+        """Hand reading on when a call has run on the reader past ``HANDOFF_AFTER`` without reading."""
         idle = 0
         while not self._closed.is_set():
-            time.sleep(HANDOFF_AFTER)
+            time.sleep(WATCHDOG_TICK)
             served = self._inline
             if served is None:
                 idle += 1
@@ -552,14 +588,10 @@ class Connection:
                         self._watch_wake.wait()
                     self._watch_parked = False
                     idle = 0
-                seen = None
                 continue
             idle = 0
-            if served is seen:
+            if time.monotonic() - self._inline_since >= HANDOFF_AFTER:
                 self._hand_off(served)
-                seen = None
-            else:
-                seen = served
 
     def _on_stream(self, msg: Tuple[Any, ...]) -> None:
         _, request_id, app_path, action, args, kwargs, window = msg
@@ -591,7 +623,7 @@ class Connection:
             return list(value)
         return value
 
-    def _run_call(self, served: _Served, app_path: Any, action: Any, args: Any,
+    def _run_call(self, served: _Call, app_path: Any, action: Any, args: Any,
                   kwargs: Any) -> None:
         try:
             result = capture(self._call_value, app_path, action, args, kwargs)

@@ -308,6 +308,31 @@ class TestReentrancy(Linked):
         got = self.conn.execute("outer", "down", [3], {})
         self.assertEqual(got, ["level", 3, ["level", 2, ["level", 1, "bottom"]]])
 
+    def test_nested_call_runs_on_the_waiting_thread(self) -> None:
+        conn = self.conn
+        threads = []
+
+        def outer(action: str) -> Any:
+            threads.append(threading.get_ident())
+            return conn.execute("inner", "x", [], {})
+        self.add("outer", outer)
+        self.add("inner", lambda action: threads.append(threading.get_ident()) or "inner")
+        self.assertEqual(self.node.call("outer", "x", [], {}), (OK, "inner"))
+        self.assertEqual(len(set(threads)), 1, threads)
+
+    def test_slow_nested_call_does_not_hold_up_others(self) -> None:
+        conn = self.conn
+        release = threading.Event()
+        self.add("svc", Service)
+        self.add("slow", lambda action: release.wait(5))
+        self.add("outer", lambda action: conn.execute("slow", "x", [], {}))
+        outer = self.node.call_async("outer", "x", [], {})
+        time.sleep(0.05)
+        self.assertEqual(self.node.call("svc", "add", [2, 2], {}, timeout=2), (OK, 4))
+        self.assertFalse(outer.done())
+        release.set()
+        self.assertEqual(outer.result(5), (OK, True))
+
     def test_many_concurrent_nested(self) -> None:
         conn = self.conn
         self.add("inner", lambda action, x: x * 2)
