@@ -6,6 +6,8 @@ PYTHON  ?= /usr/bin/python3
 # A count, not a duration: a duration -fuzztime can fail with a bare "context deadline exceeded" and no
 # reproducer when its deadline races Go's fuzz coordinator (seen here once); a count has no deadline.
 FUZZTIME ?= 600000x
+# Where make demo's node lets Python processes attach: where hornbeam_erlang looks when HORNBEAM_SOCKET is unset.
+PYTHON_SOCKET ?= $(or $(TMPDIR),/tmp)/hornbeam-$(shell id -u).sock
 
 export HORNBEAM_PYTHON = $(PYTHON)
 
@@ -18,7 +20,7 @@ build:
 	$(GO) build -o bin/hornbeam ./cmd/hornbeam
 
 demo: deps build
-	./bin/hornbeam
+	./bin/hornbeam --python-socket $(PYTHON_SOCKET)
 
 test: deps build test-go test-race test-python test-erlang fuzz
 
@@ -29,8 +31,8 @@ test-go:
 test-race:
 	$(GO) test -race -count=1 -timeout 10m ./etf/ ./hooks/
 
-test-python:
-	cd python && $(PYTHON) -m unittest discover -s tests -t .
+test-python: build
+	cd python && HORNBEAM_BIN=$(CURDIR)/bin/hornbeam $(PYTHON) -m unittest discover -s tests -t .
 
 test-erlang: build
 	HORNBEAM_BIN=$(CURDIR)/bin/hornbeam bash erlang/run_tests.sh

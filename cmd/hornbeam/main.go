@@ -87,7 +87,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
 	fs.StringVar(&c.pyPath, "python-path", ".", "directories, colon-separated, where workers find --python's module")
 	fs.BoolVar(&c.stdio, "stdio", false, "port mode: serve {packet,4} frames on stdin and stdout for an Erlang port instead of running a node")
-	fs.StringVar(&c.pySocket, "python-socket", "", "Unix socket where Python processes started elsewhere attach (their HORNBEAM_SOCKET)")
+	fs.StringVar(&c.pySocket, "python-socket", "", "Unix socket where Python processes started elsewhere attach (their HORNBEAM_SOCKET); make demo uses $TMPDIR/hornbeam-UID.sock, where they look when HORNBEAM_SOCKET is unset")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

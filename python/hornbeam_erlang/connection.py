@@ -23,7 +23,8 @@ import os
 import queue
 import threading
 import time
-from typing import Any, AsyncIterator, Callable, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import (Any, AsyncIterator, Callable, Deque, Dict, Iterator, List, Mapping, Optional,
+                    Tuple)
 
 from . import etf
 from .etf import Atom, Opaque
@@ -41,7 +42,15 @@ from .hooks import (
 )
 from .port import Port
 
-__all__ = ["DEFAULT_WINDOW", "HANDOFF_AFTER", "PROTOCOL_VERSION", "Connection"]
+__all__ = [
+    "DEFAULT_WINDOW",
+    "HANDOFF_AFTER",
+    "PROTOCOL_VERSION",
+    "Connection",
+    "attach",
+    "default_socket",
+    "unattached_error",
+]
 
 PROTOCOL_VERSION = 1
 DEFAULT_WINDOW = 256
@@ -72,6 +81,55 @@ EXECUTE = Atom("execute")
 EXECUTE_ASYNC = Atom("execute_async")
 AWAIT_RESULT = Atom("await_result")
 CLOSED = Atom("closed")
+NO_NODE = Atom("no_node")
+
+
+def default_socket(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Return where a process attaches when ``HORNBEAM_SOCKET`` is unset: ``$TMPDIR/hornbeam-UID.sock``.
+
+    ``TMPDIR`` defaults to ``/tmp``; ``make demo``'s node listens there.
+    """
+    env = os.environ if environ is None else environ
+    return os.path.join(env.get("TMPDIR") or "/tmp", "hornbeam-%d.sock" % os.getuid())
+
+
+def attach(registry: Registry, environ: Optional[Mapping[str, str]] = None) -> "Optional[Connection]":
+    """Open and start the connection this process's environment names; None for local mode.
+
+    ``HORNBEAM_PORT_FDS=R,W``: frames on those fds (a worker the node
+    started). ``HORNBEAM_SOCKET=/path``: that Unix socket; ``OSError`` if it
+    cannot be reached. Neither: the socket at ``default_socket()`` if a node
+    listens there, else None (local mode).
+    """
+    env = os.environ if environ is None else environ
+    fds = env.get("HORNBEAM_PORT_FDS")
+    path = env.get("HORNBEAM_SOCKET")
+    if fds:
+        read_fd, write_fd = (int(fd) for fd in fds.split(","))
+        port = Port(read_fd, write_fd)
+    elif path:
+        port = Port.connect_unix(path)
+    else:
+        try:
+            port = Port.connect_unix(default_socket(env))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+    conn = Connection(port, registry)
+    conn.start()
+    return conn
+
+
+def unattached_error(app_path: Any, environ: Optional[Mapping[str, str]] = None) -> HookError:
+    """Return the error of a local-mode call to an app path that no hook of this process serves.
+
+    Its reason is ``{no_node, Message}``: the message names the app path and
+    where the process looked for a node, so that it does not read as a
+    missing hook on a node.
+    """
+    return HookError(NO_NODE, "no hook %r in this process and no hornbeam node to ask: "
+                     "HORNBEAM_SOCKET is unset and no node listens at %s "
+                     "(start one with `make demo`, or set HORNBEAM_SOCKET)"
+                     % (app_path, default_socket(environ)))
 
 
 class _Waiter:

@@ -1,14 +1,22 @@
 """Tests of the frame protocol: a Connection wired to a fake node over a socketpair."""
 
 import asyncio
+import os
 import socket
+import tempfile
 import threading
 import time
 import unittest
 from typing import Any, Iterator
 
 from hornbeam_erlang import api
-from hornbeam_erlang.connection import PROTOCOL_VERSION, Connection
+from hornbeam_erlang.connection import (
+    PROTOCOL_VERSION,
+    Connection,
+    attach,
+    default_socket,
+    unattached_error,
+)
 from hornbeam_erlang.etf import Atom
 from hornbeam_erlang.hooks import Hook, HookError, Registry
 from hornbeam_erlang.port import Port
@@ -395,6 +403,59 @@ class TestApiWithNode(Linked):
         self.assertEqual(list(api.stream("numbers", "range", 3)), [0, 1, 2])
         api.unregister_hook("api.echo")
         self.assertNotIn("api.echo", self.node.registered)
+
+
+class TestAttach(unittest.TestCase):
+    """How a process finds its node: fds, HORNBEAM_SOCKET, the default socket, or none."""
+
+    def setUp(self) -> None:
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.env = {"TMPDIR": tmp.name}
+        self.path = os.path.join(tmp.name, "hornbeam-%d.sock" % os.getuid())
+
+    def listen(self) -> socket.socket:
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(server.close)
+        server.bind(self.path)
+        server.listen(1)
+        return server
+
+    def test_default_socket(self) -> None:
+        self.assertEqual(default_socket(self.env), self.path)
+        self.assertEqual(default_socket({}), "/tmp/hornbeam-%d.sock" % os.getuid())
+
+    def test_nothing_to_attach_to_is_local_mode(self) -> None:
+        self.assertIsNone(attach(Registry(), self.env))
+
+    def test_a_stale_default_socket_is_local_mode(self) -> None:
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(stale.close)
+        stale.bind(self.path)
+        self.assertIsNone(attach(Registry(), self.env))
+
+    def test_the_default_socket(self) -> None:
+        server = self.listen()
+        conn = attach(Registry(), self.env)
+        self.assertIsNotNone(conn)
+        self.addCleanup(conn.close)  # type: ignore[union-attr]
+        peer, _ = server.accept()
+        node = FakeNode(Port.from_socket(peer))
+        self.addCleanup(node.port.close)
+        self.assertEqual(node.hello.result(5)[0], Atom("hello"))
+
+    def test_hornbeam_socket_must_be_reachable(self) -> None:
+        self.listen()
+        env = dict(self.env, HORNBEAM_SOCKET=self.path + ".missing")
+        with self.assertRaises(OSError):
+            attach(Registry(), env)
+
+    def test_unattached_error_says_where_it_looked(self) -> None:
+        err = unattached_error("demo.echo", self.env)
+        self.assertEqual(err.kind, Atom("no_node"))
+        self.assertIn("'demo.echo'", err.detail)
+        self.assertIn(self.path, err.detail)
+        self.assertIn("make demo", err.detail)
 
 
 if __name__ == "__main__":
