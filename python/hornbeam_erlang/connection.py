@@ -83,6 +83,13 @@ AWAIT_RESULT = Atom("await_result")
 CLOSED = Atom("closed")
 NO_NODE = Atom("no_node")
 
+_FRAME_HEAD = bytes(4) + bytes((etf.VERSION,))
+"""Room for a frame's length, then the version byte: where ``Port.write_packed`` frames start."""
+_REPLY_HEAD = _FRAME_HEAD + b"\x68\x03" + etf.encode(REPLY)[1:]
+"""``{reply, `` up to the request id."""
+_STATUS_HEAD = {status: b"\x68\x02" + etf.encode(status)[1:] for status in (OK, ERROR)}
+"""``{ok, `` and ``{error, `` up to the value."""
+
 
 def default_socket(environ: Optional[Mapping[str, str]] = None) -> str:
     """Return where a process attaches when ``HORNBEAM_SOCKET`` is unset: ``$TMPDIR/hornbeam-UID.sock``.
@@ -130,6 +137,15 @@ def unattached_error(app_path: Any, environ: Optional[Mapping[str, str]] = None)
                      "HORNBEAM_SOCKET is unset and no node listens at %s "
                      "(start one with `make demo`, or set HORNBEAM_SOCKET)"
                      % (app_path, default_socket(environ)))
+
+
+def _reply_frame(request_id: int, status: Atom, value: Any) -> bytearray:
+    """Return ``{reply, Id, {Status, Value}}`` built for ``Port.write_packed``."""
+    frame = bytearray(_REPLY_HEAD)
+    etf.encode_into(request_id, frame)
+    frame += _STATUS_HEAD[status]
+    etf.encode_into(value, frame)
+    return frame
 
 
 class _Waiter:
@@ -492,9 +508,10 @@ class Connection:
         raise HookError(value)
 
     def _send(self, term: Tuple[Any, ...]) -> None:
-        data = etf.encode(term)
+        frame = bytearray(_FRAME_HEAD)
+        etf.encode_into(term, frame)
         try:
-            self._port.write_frame(data)
+            self._port.write_packed(frame)
         except OSError as exc:
             raise HookError(CLOSED, str(exc)) from None
 
@@ -691,12 +708,13 @@ class Connection:
             self._served.pop(served.id, None)
 
     def _reply(self, request_id: int, result: Outcome) -> None:
+        status, value = result
         try:
-            data = etf.encode((REPLY, request_id, result))
+            frame = _reply_frame(request_id, status, value)
         except TypeError as exc:
-            data = etf.encode((REPLY, request_id, (ERROR, error_term(exc))))
+            frame = _reply_frame(request_id, ERROR, error_term(exc))
         try:
-            self._port.write_frame(data)
+            self._port.write_packed(frame)
         except OSError as exc:
             log.error("hornbeam_erlang: cannot reply to call %d: %s", request_id, exc)
 

@@ -52,6 +52,7 @@ __all__ = [
     "Ref",
     "decode",
     "encode",
+    "encode_into",
 ]
 
 VERSION = 131
@@ -788,6 +789,15 @@ def _encoder_for(cls: type) -> _Encoder:
             return enc
     raise TypeError("etf: cannot encode a value of type %s.%s"
                     % (cls.__module__, cls.__qualname__))
+
+
+def encode_into(term: Any, out: bytearray) -> None:
+    """Append the encoding of ``term``, without the version byte, to ``out``.
+
+    For callers that build a frame around a term without copying it. Raises
+    ``TypeError`` like ``encode``; ``out`` then holds part of the term.
+    """
+    _encode_into(term, out)
 
 
 def encode(term: Any, compressed: Optional[int] = None) -> bytes:

@@ -4,7 +4,9 @@ Spec: https://www.erlang.org/doc/man/erlang.html#open_port-2 (option ``{packet, 
 
 Each frame is a 4-byte big-endian length and that many bytes. ``Port`` only
 moves frames; ``etf`` turns them into terms. Reads and writes have separate
-locks, so one thread may read while others write.
+locks, so one thread may read while others write. ``write_packed`` takes a
+frame built in place behind 4 bytes of room for its length, so a caller
+that encodes into a ``bytearray`` sends it without another copy.
 """
 
 import os
@@ -59,19 +61,23 @@ class Port:
     def _read_fd_bytes(self, size: int) -> bytes:
         return os.read(self._read_fd, size)
 
+    def _read_some(self, size: int, have: int, need: int) -> bytes:
+        """Read up to ``size`` bytes; ``EOFError`` at end of input with ``have`` of ``need`` bytes."""
+        try:
+            chunk = self._recv(size)
+        except OSError:
+            if self._closed:
+                raise EOFError("port: closed") from None
+            raise
+        if not chunk:
+            raise EOFError("port: end of input with %d of %d bytes read" % (have, need))
+        return chunk
+
     def _fill(self, need: int) -> None:
         """Read until the buffer holds ``need`` bytes; ``EOFError`` at end of input."""
         buf = self._buf
         while len(buf) < need:
-            try:
-                chunk = self._recv(max(_READ_SIZE, need - len(buf)))
-            except OSError:
-                if self._closed:
-                    raise EOFError("port: closed") from None
-                raise
-            if not chunk:
-                raise EOFError("port: end of input with %d of %d bytes read" % (len(buf), need))
-            buf += chunk
+            buf += self._read_some(max(_READ_SIZE, need - len(buf)), len(buf), need)
 
     def read_frame(self) -> bytes:
         """Block until a whole frame arrives and return its payload.
@@ -80,6 +86,11 @@ class Port:
         frame), ``ValueError`` for a length above ``MAX_FRAME``.
         """
         with self._read_lock:
+            if not self._buf:
+                chunk = self._read_some(_READ_SIZE, 0, 4)
+                if len(chunk) >= 4 and len(chunk) == 4 + _length.unpack_from(chunk)[0]:
+                    return chunk[4:]
+                self._buf += chunk
             self._fill(4)
             size = _length.unpack_from(self._buf)[0]
             if size > MAX_FRAME:
@@ -98,13 +109,27 @@ class Port:
             out += _length.pack(len(frame))
             out += frame
         with self._write_lock:
-            if self._sock is not None:
-                self._sock.sendall(out)
-                return
-            view = memoryview(out)
-            while view:
-                written = os.write(self._write_fd, view)
-                view = view[written:]
+            self._write_all(out)
+
+    def write_packed(self, frame: bytearray) -> None:
+        """Write ``frame[4:]`` as one frame; ``frame[:4]`` is room for the length, filled in here."""
+        size = len(frame) - 4
+        if size < 0 or size > MAX_FRAME:
+            raise ValueError("port: packed frame of %d bytes, want 4 to %d" % (len(frame), MAX_FRAME + 4))
+        _length.pack_into(frame, 0, size)
+        with self._write_lock:
+            self._write_all(frame)
+
+    def _write_all(self, data: bytearray) -> None:
+        if self._sock is not None:
+            self._sock.sendall(data)
+            return
+        written = os.write(self._write_fd, data)
+        if written == len(data):
+            return
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(self._write_fd, view):]
 
     def write_frame(self, frame: bytes) -> None:
         """Write ``frame`` as one frame."""

@@ -22,6 +22,7 @@ from hornbeam_erlang.etf import (
     Ref,
     decode,
     encode,
+    encode_into,
 )
 
 LARGE_BIG = b"\x83o\x00\x00\x01\x07\x01" + b"\x00" * 262 + b"\x10"
@@ -193,6 +194,15 @@ class TestEncode(unittest.TestCase):
         for name, value, want in cases:
             with self.subTest(name=name):
                 self.assertEqual(encode(value), want)
+
+    def test_encode_into_appends_without_the_version_byte(self) -> None:
+        for name, source, want, value in SYMMETRIC:
+            with self.subTest(name=name, erl=source):
+                out = bytearray(b"head")
+                encode_into(value, out)
+                self.assertEqual(out, b"head" + want[1:])
+        with self.assertRaisesRegex(TypeError, "builtins.set"):
+            encode_into({1, 2}, bytearray())
 
     def test_unknown_type(self) -> None:
         with self.assertRaisesRegex(TypeError, "builtins.set"):

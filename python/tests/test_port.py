@@ -32,6 +32,27 @@ class TestPort(unittest.TestCase):
             port.read_frame()
         thread.join()
 
+    def test_whole_frames_in_one_read(self) -> None:
+        port, write_fd = self.pipe_pair()
+        os.write(write_fd, b"\x00\x00\x00\x03abc")
+        self.assertEqual(port.read_frame(), b"abc")
+        os.write(write_fd, b"\x00\x00\x00\x02hi\x00\x00\x00\x01!")
+        self.assertEqual([port.read_frame(), port.read_frame()], [b"hi", b"!"])
+        os.close(write_fd)
+        with self.assertRaises(EOFError):
+            port.read_frame()
+
+    def test_write_packed(self) -> None:
+        read_fd, write_fd = os.pipe()
+        port = Port(os.open(os.devnull, os.O_RDONLY), write_fd)
+        self.addCleanup(port.close)
+        self.addCleanup(os.close, read_fd)
+        port.write_packed(bytearray(b"\xff\xff\xff\xffabc"))
+        port.write_packed(bytearray(4))
+        self.assertEqual(os.read(read_fd, 100), b"\x00\x00\x00\x03abc\x00\x00\x00\x00")
+        with self.assertRaises(ValueError):
+            port.write_packed(bytearray(b"ab"))
+
     def test_eof_mid_frame(self) -> None:
         port, write_fd = self.pipe_pair()
         os.write(write_fd, b"\x00\x00\x00\x05ab")
