@@ -290,7 +290,9 @@ _SPECIAL_ATOMS: Dict[bytes, Any] = {
     b"nil": None,
     b"none": None,
 }
-_atom_cache: Dict[Tuple[bytes, str], Any] = {}
+_atom_caches: Dict[str, Dict[bytes, Any]] = {"latin-1": {}, "utf-8": {}}
+"""Decoded atoms by their bytes, one cache per text encoding, each of at most ``_ATOM_CACHE_SIZE``."""
+_ATOM_CACHE_SIZE = 65536
 
 
 def _need(buf: memoryview, end: int, what: str) -> None:
@@ -301,15 +303,13 @@ def _need(buf: memoryview, end: int, what: str) -> None:
 _MISSING = object()
 
 
-def _atom(raw: bytes, encoding: str) -> Any:
-    key = (raw, encoding)
-    atom = _atom_cache.get(key, _MISSING)
+def _new_atom(raw: bytes, encoding: str, cache: Dict[bytes, Any]) -> Any:
+    """Return the value of the atom ``raw`` and remember it in ``cache``, while it has room."""
+    atom = _SPECIAL_ATOMS.get(raw, _MISSING)
     if atom is _MISSING:
-        atom = _SPECIAL_ATOMS.get(raw, _MISSING)
-        if atom is _MISSING:
-            atom = Atom(raw.decode(encoding))
-        if len(_atom_cache) < 65536:
-            _atom_cache[key] = atom
+        atom = Atom(raw.decode(encoding))
+    if len(cache) < _ATOM_CACHE_SIZE:
+        cache[raw] = atom
     return atom
 
 
@@ -336,27 +336,42 @@ def _dec_float(buf: memoryview, pos: int) -> Tuple[Any, int]:
 
 
 def _dec_atom16(encoding: str) -> _Decoder:
+    cache = _atom_caches[encoding]
+
     def dec(buf: memoryview, pos: int) -> Tuple[Any, int]:
         start = pos + 3
         end = start + _u16.unpack_from(buf, pos + 1)[0]
-        _need(buf, end, "atom")
-        return _atom(bytes(buf[start:end]), encoding), end
+        if end > len(buf):
+            raise IncompleteData(bytes(buf), "atom")
+        raw = bytes(buf[start:end])
+        atom = cache.get(raw, _MISSING)
+        if atom is _MISSING:
+            atom = _new_atom(raw, encoding, cache)
+        return atom, end
     return dec
 
 
 def _dec_atom8(encoding: str) -> _Decoder:
+    cache = _atom_caches[encoding]
+
     def dec(buf: memoryview, pos: int) -> Tuple[Any, int]:
         start = pos + 2
         end = start + buf[pos + 1]
-        _need(buf, end, "atom")
-        return _atom(bytes(buf[start:end]), encoding), end
+        if end > len(buf):
+            raise IncompleteData(bytes(buf), "atom")
+        raw = bytes(buf[start:end])
+        atom = cache.get(raw, _MISSING)
+        if atom is _MISSING:
+            atom = _new_atom(raw, encoding, cache)
+        return atom, end
     return dec
 
 
 def _dec_binary(buf: memoryview, pos: int) -> Tuple[Any, int]:
     start = pos + 5
     end = start + _u32.unpack_from(buf, pos + 1)[0]
-    _need(buf, end, "BINARY_EXT")
+    if end > len(buf):
+        raise IncompleteData(bytes(buf), "BINARY_EXT")
     chunk = buf[start:end]
     try:
         return str(chunk, "utf-8"), end
@@ -390,7 +405,8 @@ def _dec_nil(buf: memoryview, pos: int) -> Tuple[Any, int]:
 def _dec_list(buf: memoryview, pos: int) -> Tuple[Any, int]:
     count = _u32.unpack_from(buf, pos + 1)[0]
     pos += 5
-    _need(buf, pos + count + 1, "LIST_EXT")
+    if pos + count + 1 > len(buf):
+        raise IncompleteData(bytes(buf), "LIST_EXT")
     items = []
     append = items.append
     decoders = _DECODERS
@@ -406,13 +422,12 @@ def _dec_list(buf: memoryview, pos: int) -> Tuple[Any, int]:
 
 
 def _dec_tuple_items(buf: memoryview, pos: int, count: int) -> Tuple[Any, int]:
-    _need(buf, pos + count, "tuple")
-    items = []
-    append = items.append
+    if pos + count > len(buf):
+        raise IncompleteData(bytes(buf), "tuple")
+    items = [None] * count
     decoders = _DECODERS
-    for _ in range(count):
-        item, pos = decoders[buf[pos]](buf, pos)
-        append(item)
+    for i in range(count):
+        items[i], pos = decoders[buf[pos]](buf, pos)
     return tuple(items), pos
 
 
@@ -427,7 +442,8 @@ def _dec_large_tuple(buf: memoryview, pos: int) -> Tuple[Any, int]:
 def _dec_map(buf: memoryview, pos: int) -> Tuple[Any, int]:
     count = _u32.unpack_from(buf, pos + 1)[0]
     pos += 5
-    _need(buf, pos + 2 * count, "MAP_EXT")
+    if pos + 2 * count > len(buf):
+        raise IncompleteData(bytes(buf), "MAP_EXT")
     result = {}
     decoders = _DECODERS
     for _ in range(count):
@@ -602,7 +618,7 @@ def decode(data: bytes) -> Tuple[Any, bytes]:
         raise ValueError("etf: bad atom text: %s" % exc) from None
     except KeyError as exc:
         raise ValueError("etf: unknown tag %s" % exc) from None
-    return term, bytes(buf[end:])
+    return term, (bytes(buf[end:]) if end < len(buf) else b"")
 
 
 # Encoding.
