@@ -8,8 +8,8 @@ threads, and a call runs on the reader itself, which writes its reply, as
 erlport's loop does. A call that makes a request of the node (``execute``
 and the rest) keeps reading while it waits, so its reply reaches it without
 a thread switch and calls back into this process run on the same thread;
-a call that opens a stream, or that a watchdog sees running past
-``HANDOFF_AFTER`` without reading, hands reading to a pool thread, so a
+a call that opens a stream, or that a watchdog sees running for a whole
+``WATCHDOG_TICK`` without reading, hands reading to a pool thread, so a
 slow handler does not hold up the others. Frames are written whole under
 the port's write lock; stream chunks go through one flusher thread that
 batches the chunks waiting for it into one ``{chunks, Id, [C...]}`` frame.
@@ -44,8 +44,8 @@ from .port import Port
 
 __all__ = [
     "DEFAULT_WINDOW",
-    "HANDOFF_AFTER",
     "PROTOCOL_VERSION",
+    "WATCHDOG_TICK",
     "Connection",
     "attach",
     "default_socket",
@@ -55,11 +55,11 @@ __all__ = [
 PROTOCOL_VERSION = 1
 DEFAULT_WINDOW = 256
 """Chunks a stream consumer lets the producer send ahead, as in docs/protocol.md."""
-HANDOFF_AFTER = 0.001
-"""Seconds a call runs on the reader without reading before the watchdog hands reading on."""
 WATCHDOG_TICK = 0.002
-"""Seconds between the watchdog's looks at the reader: a slow call holds up the others for
-``HANDOFF_AFTER`` to ``HANDOFF_AFTER + WATCHDOG_TICK``."""
+"""Seconds between the watchdog's looks at the reader. A call it finds running on the reader,
+without reading since, at two looks in a row gets reading handed on: a slow call holds up the
+others for one to two ticks. One look is not enough, as the watchdog's own wake-up can stall the
+reader (it waits for the GIL the watchdog took) on a busy machine."""
 WATCHDOG_IDLE_TICKS = 50
 """Watchdog ticks without a call on the reader before the watchdog parks until the next."""
 
@@ -347,7 +347,7 @@ class Connection:
         self._lead_lock = threading.Lock()
         self._inline: Optional[_Call] = None
         self._inline_thread = 0
-        self._inline_since = 0.0
+        self._stretch = 0
         self._watch_parked = False
         self._watch_wake = threading.Event()
         self._shutdown_lock = threading.Lock()
@@ -528,7 +528,7 @@ class Connection:
                 return
             self._inline = None
         if self._read_until(waiter):
-            self._inline_since = time.monotonic()
+            self._stretch += 1
             self._inline = served
 
     def _read_until(self, waiter: Optional[_Waiter]) -> bool:
@@ -620,7 +620,7 @@ class Connection:
         served = _Call(msg[1])
         self._served[served.id] = served
         self._inline_thread = threading.get_ident()
-        self._inline_since = time.monotonic()
+        self._stretch += 1
         self._inline = served
         if self._watch_parked:
             self._watch_wake.set()
@@ -649,12 +649,14 @@ class Connection:
             self._hand_off(served)
 
     def _watch_loop(self) -> None:
-        """Hand reading on when a call has run on the reader past ``HANDOFF_AFTER`` without reading."""
+        """Hand reading on when a call has run on the reader for a whole tick without reading."""
+        seen: Optional[Tuple[_Call, int]] = None
         idle = 0
         while not self._closed.is_set():
             time.sleep(WATCHDOG_TICK)
             served = self._inline
             if served is None:
+                seen = None
                 idle += 1
                 if idle >= WATCHDOG_IDLE_TICKS:
                     self._watch_wake.clear()
@@ -665,8 +667,12 @@ class Connection:
                     idle = 0
                 continue
             idle = 0
-            if time.monotonic() - self._inline_since >= HANDOFF_AFTER:
+            stretch = (served, self._stretch)
+            if stretch == seen:
                 self._hand_off(served)
+                seen = None
+            else:
+                seen = stretch
 
     def _on_stream(self, msg: Tuple[Any, ...]) -> None:
         _, request_id, app_path, action, args, kwargs, window = msg
