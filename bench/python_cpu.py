@@ -1,6 +1,6 @@
 """CPU time per call of the Python side of each hop, worker against baselines.
 
-Usage: PYTHONPATH=python python3 bench/python_cpu.py [CALLS] [ROUNDS]
+Usage: python3 bench/python_cpu.py [CALLS] [ROUNDS]   (defaults 5000 and 3)
 
 Wall-clock latency on a shared machine moves with the load; the CPU time a
 process spends per call moves far less. This script starts, on two pipes
@@ -19,8 +19,9 @@ each (fds 3 and 4, as the node does):
 A server's CPU time is the sum of ``/proc/PID/task/*/schedstat``'s time on
 a CPU (every thread, user and system, in ns) before and after the timed
 calls; this process plays the node with pre-encoded frames and also records
-wall time per call. Prints
-one line per metric, medians over the rounds, which alternate the servers.
+wall time per call (for ``to_go``, the worker's own clock). Prints one
+``name unit value`` line per metric, medians over the rounds, which
+alternate the servers.
 """
 
 import fcntl
@@ -104,6 +105,7 @@ def time_frames(port, frames):
 
 
 def run_worker(n):
+    """Time n echo calls served by the worker; return its CPU ns per call and the wall times."""
     server = worker()
     frames = [etf.encode((CALL, i, "py.bench", "echo", [b"hello"], {})) for i in range(n + WARMUP)]
     time_frames(server.port, frames[:WARMUP])
@@ -115,6 +117,7 @@ def run_worker(n):
 
 
 def run_loop(n, bare):
+    """Time n calls of the erlport-shaped loop (or bare echoes); return CPU ns per call and wall times."""
     server = Server([os.path.join(HERE, "python_erlport_like.py")] + (["--bare"] if bare else []))
     frames = [etf.encode((Atom("C"), i, Atom("__main__"), Atom("echo"), [b"hello"]))
               for i in range(n + WARMUP)]
@@ -143,6 +146,7 @@ def run_to_go(n):
 
 
 def main():
+    """Run the rounds and print the medians."""
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     results = {}
