@@ -23,8 +23,8 @@
 %% <li>`on_call_error(Call, Reason, Context)': the Go node or the handler failed the call, its task, its
 %%     stream's start, or its stream midway. Errors that hooks return are not reported here.</li>
 %% <li>`on_stream_chunk(Call, Chunk, Context)': each chunk, once, in order, as the caller takes it.</li>
-%% <li>`on_stream_end(Call, Context)': once, when the stream gives `done' or an error, or is closed early with
-%%     {@link hornbeam_hooks:close_stream/1}.</li>
+%% <li>`on_stream_end(Call, Context)': once, when the stream gives `done' or an error (also when it fails to
+%%     start), or is closed early with {@link hornbeam_hooks:close_stream/1}.</li>
 %% </ul>
 %% A halted call or stream runs no further callbacks.
 -module(hornbeam_lifecycle).
@@ -135,7 +135,8 @@ cancel(TaskId, Remote) ->
     end.
 
 %% @doc Runs `on_stream_start', starts the stream with `Remote(Request)' and returns a generator that shows
-%% each chunk to `on_stream_chunk' and the end to `on_stream_end', once. The generator works, as the one it
+%% each chunk to `on_stream_chunk' and the end to `on_stream_end', once; a failed start is shown to
+%% `on_call_error' and `on_stream_end'. The generator works, as the one it
 %% wraps, only in the calling process.
 -spec stream([module()], call(), request(), context(), remote(hornbeam_hooks:generator())) ->
     {ok, hornbeam_hooks:generator()} | {error, term()}.
@@ -149,6 +150,7 @@ stream(Hooks, Call, Request, Context, Remote) ->
                     {ok, observed(Hooks, Call, Context, Gen)};
                 Error ->
                     observe(Hooks, on_call_error, [Call, element(2, Error), Context]),
+                    observe(Hooks, on_stream_end, [Call, Context]),
                     Error
             end;
         {halt, Chunks} ->

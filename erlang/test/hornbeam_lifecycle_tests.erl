@@ -173,8 +173,11 @@ call_error() ->
         hornbeam_hooks:execute(?PATH, <<"sleep">>, [500], #{}, Hooks#{timeout => 50})),
     ?assertEqual({error, {not_found, <<"nobody">>}}, hornbeam_hooks:execute(<<"nobody">>, <<"x">>, [], #{}, Hooks)),
     ?assertEqual({error, {not_found, <<"nobody">>}}, hornbeam_hooks:stream(<<"nobody">>, <<"x">>, [], #{}, Hooks)),
+    Trail = lc_hook:trail(),
     ?assertEqual([failed, timeout, {not_found, <<"nobody">>}, {not_found, <<"nobody">>}],
-        [R || {lc_hook, on_call_error, R} <- lc_hook:trail()]),
+        [R || {lc_hook, on_call_error, R} <- Trail]),
+    ?assertMatch([{lc_hook, on_stream_start, _}, {lc_hook, on_call_error, _}, {lc_hook, on_stream_end, none}],
+        lists:nthtail(6, Trail)),
     put({lc_hook, on_call_start}, fun(_, _, _) -> {error, denied} end),
     ?assertEqual({error, denied}, hornbeam_hooks:execute(?PATH, <<"fail">>, [], #{}, Hooks)),
     ?assertEqual([], [R || {lc_hook, on_call_error, R} <- lc_hook:trail()]).
