@@ -173,10 +173,7 @@ await_result(TaskId, Timeout) ->
 
 -spec remote_await_result(task_id(), timeout()) -> {ok, term()} | {error, reason()}.
 remote_await_result(TaskId, Timeout) ->
-    case check([{task_id, TaskId, fun is_binary/1}, {timeout, Timeout, fun is_timeout/1}]) of
-        ok -> call(go_node(), {await_result, TaskId, Timeout}, Timeout);
-        Error -> Error
-    end.
+    call(go_node(), {await_result, TaskId, Timeout}, Timeout).
 
 %% @doc Cancels a task; `{error, {task_not_found, TaskId}}' when the Go node does not know it.
 -spec cancel(task_id()) -> ok | {error, reason()}.
@@ -188,10 +185,7 @@ cancel(TaskId) ->
 
 -spec remote_cancel(task_id()) -> ok | {error, reason()}.
 remote_cancel(TaskId) ->
-    case check([{task_id, TaskId, fun is_binary/1}]) of
-        ok -> call(go_node(), {cancel, TaskId}, timeout());
-        Error -> Error
-    end.
+    call(go_node(), {cancel, TaskId}, timeout()).
 
 %% @equiv stream(AppPath, Action, Args, Kwargs, #{})
 -spec stream(app_path(), action(), args(), kwargs()) -> {ok, generator()} | {error, reason()}.
