@@ -7,6 +7,9 @@
 -include_lib("eunit/include/eunit.hrl").
 -import(hornbeam_test_lib, [bin/0, root/0, wait_until/1]).
 
+%% logger handler.
+-export([log/2]).
+
 -define(PATH, <<"lc">>).
 
 lifecycle_test_() ->
@@ -26,6 +29,7 @@ lifecycle_test_() ->
         {"on_stream_start transforms, halts with chunks, aborts", fun stream_start/0},
         {"execute_async: start now, end at await", fun async/0},
         {"bad hooks are refused before anything runs", fun bad_hooks/0},
+        {"docs/lifecycle.md's Erlang hook module", fun erlang_doc/0},
         {timeout, 120, {"docs/lifecycle.md's Elixir example", fun() -> elixir(Node) end}}
     ] end}.
 
@@ -333,6 +337,33 @@ bad_hooks() ->
     ok = application:set_env(hornbeam_hooks, hooks, []),
     ?assertEqual(0, calls()),
     ?assertEqual([], lc_hook:trail()).
+
+%% The first ```erlang block of docs/lifecycle.md, compiled as written, times a call.
+erlang_doc() ->
+    fresh(),
+    {ok, Doc} = file:read_file(filename:join(root(), "docs/lifecycle.md")),
+    {match, [[Code] | _]} = re:run(Doc, "```erlang\\n(.*?)```", [dotall, global, {capture, all_but_first, binary}]),
+    Src = filename:join(filename:dirname(code:which(?MODULE)), "timing_hooks.erl"),
+    ok = file:write_file(Src, Code),
+    {ok, timing_hooks, Beam} = compile:file(Src, [binary, return_errors]),
+    {module, timing_hooks} = code:load_binary(timing_hooks, "docs/lifecycle.md", Beam),
+    #{level := Level} = logger:get_primary_config(),
+    ok = logger:add_handler(lc_doc, ?MODULE, #{config => self()}),
+    ok = logger:set_primary_config(level, info),
+    try
+        ?assertEqual({ok, 3}, hornbeam_hooks:execute(?PATH, <<"add">>, [1, 2], #{}, hooks([timing_hooks]))),
+        ?assertMatch("add took " ++ _, receive {lc_doc, "add took" ++ _ = Msg} -> Msg after 1000 -> none end),
+        ?assertEqual([], [K || {{timing_hooks, _} = K, _} <- get()])
+    after
+        ok = logger:set_primary_config(level, Level),
+        ok = logger:remove_handler(lc_doc)
+    end.
+
+%% logger handler: sends the text of each formatted event to the test process.
+log(#{msg := {Format, Args}}, #{config := Pid}) when is_list(Format) ->
+    Pid ! {lc_doc, lists:flatten(io_lib:format(Format, Args))};
+log(_Event, _Config) ->
+    ok.
 
 %% The Elixir example: docs/lifecycle.md's ```elixir blocks, run by test/elixir/lifecycle_example.exs in a new
 %% `elixir' node that calls the same Go node.
