@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 out=_build/erlc/test
 mkdir -p "$out"
-erlc -Wall -Werror +debug_info -DTEST -o "$out" src/*.erl test/*.erl
+erlc -Wall -Werror +debug_info -DTEST -pa "$out" -o "$out" src/*.erl test/*.erl
 cp src/hornbeam_hooks.app.src "$out/hornbeam_hooks.app"
 exec erl -noshell -sname "hbtest_$$@localhost" -pa "$out" -eval \
     'case eunit:test({application, hornbeam_hooks}, [verbose]) of ok -> halt(0); _ -> halt(1) end.'

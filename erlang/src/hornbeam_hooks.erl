@@ -13,6 +13,10 @@
 %% {@link stream_from_list/1} and {@link stream_from_fun/1}) serves {@link stream/4}; called with
 %% {@link execute/4}, the stream is drained into a list.
 %%
+%% Lifecycle hooks ({@link hornbeam_lifecycle}, docs/lifecycle.md) run in the caller's process around
+%% {@link execute/5}, {@link execute_async/5} and {@link stream/5}: first the modules of the application
+%% environment `hooks' (client-level), then those of the call's `Opts' (`#{hooks => [Mod]}', per call).
+%%
 %% Errors are `{error, Reason}'. The reasons made here are:
 %% <ul>
 %% <li>`{nodedown, Node}': the Go node is not connected and cannot be reached.</li>
@@ -23,6 +27,7 @@
 %% <li>`{bad_stream, Value}': a stream generator returned something other than a chunk, done or an error.</li>
 %% <li>`{not_found, AppPath}': the Go node routed a call for a path this node does not serve.</li>
 %% <li>`{erlang, Class, Reason, Stacktrace}': an Erlang handler raised.</li>
+%% <li>`{hook, Mod, {Callback, Why}}': a lifecycle hook raised or returned something else than it may.</li>
 %% </ul>
 %% Any other reason comes from the Go node or from a handler, as docs/errors.md lists.
 -module(hornbeam_hooks).
@@ -39,10 +44,12 @@
 -export([execute/4]).
 -export([execute/5]).
 -export([execute_async/4]).
+-export([execute_async/5]).
 -export([await_result/2]).
 -export([cancel/1]).
 -export([stream/4]).
 -export([stream/5]).
+-export([close_stream/1]).
 -export([find/1]).
 -export([all/0]).
 -export([stream_from_list/1]).
@@ -56,7 +63,7 @@
 -type action() :: binary() | atom().
 -type args() :: [term()].
 -type kwargs() :: map().
--type opts() :: #{timeout => non_neg_integer(), window => pos_integer()}.
+-type opts() :: #{timeout => non_neg_integer(), window => pos_integer(), hooks => [module()], _ => term()}.
 -type task_id() :: binary().
 -type handler() :: fun((binary(), args(), kwargs()) -> term()).
 -type next() :: {value, term()} | done | {error, term()}.
@@ -118,9 +125,14 @@ execute(AppPath, Action, Args, Kwargs) ->
     execute(AppPath, Action, Args, Kwargs, #{}).
 
 %% @doc Calls `Action' of the hook `AppPath' and waits for its result. `Opts' may set `timeout' (ms, default
-%% the application environment `timeout'), the deadline sent to the handler and the time this call waits.
+%% the application environment `timeout'), the deadline sent to the handler and the time this call waits, and
+%% `hooks', the per-call lifecycle hooks; the hooks see all of `Opts' as their context.
 -spec execute(app_path(), action(), args(), kwargs(), opts()) -> {ok, term()} | {error, reason()}.
 execute(AppPath, Action, Args, Kwargs, Opts) ->
+    around(execute, AppPath, Action, Args, Kwargs, Opts, fun remote_execute/5).
+
+-spec remote_execute(app_path(), action(), args(), kwargs(), opts()) -> {ok, term()} | {error, reason()}.
+remote_execute(AppPath, Action, Args, Kwargs, Opts) ->
     case check_call(AppPath, Action, Args, Kwargs, Opts) of
         ok ->
             Timeout = maps:get(timeout, Opts, timeout()),
@@ -129,9 +141,22 @@ execute(AppPath, Action, Args, Kwargs, Opts) ->
             Error
     end.
 
-%% @doc Starts `Action' of the hook `AppPath' and returns the task's id at once; see {@link await_result/2}.
+%% @equiv execute_async(AppPath, Action, Args, Kwargs, #{})
 -spec execute_async(app_path(), action(), args(), kwargs()) -> {ok, task_id()} | {error, reason()}.
 execute_async(AppPath, Action, Args, Kwargs) ->
+    execute_async(AppPath, Action, Args, Kwargs, #{}).
+
+%% @doc Starts `Action' of the hook `AppPath' and returns the task's id at once; see {@link await_result/2}.
+%% `Opts' may set `hooks', the per-call lifecycle hooks: `on_call_start' runs now, `on_call_end' or
+%% `on_call_error' when this process awaits the result.
+-spec execute_async(app_path(), action(), args(), kwargs(), opts()) -> {ok, task_id()} | {error, reason()}.
+execute_async(AppPath, Action, Args, Kwargs, Opts) ->
+    around(execute_async, AppPath, Action, Args, Kwargs, Opts, fun(P, A, Ar, Kw, _) ->
+        remote_execute_async(P, A, Ar, Kw)
+    end).
+
+-spec remote_execute_async(app_path(), action(), args(), kwargs()) -> {ok, task_id()} | {error, reason()}.
+remote_execute_async(AppPath, Action, Args, Kwargs) ->
     case check_call(AppPath, Action, Args, Kwargs, #{}) of
         ok -> call(go_node(), {execute_async, AppPath, Action, Args, Kwargs}, timeout());
         Error -> Error
@@ -142,17 +167,25 @@ execute_async(AppPath, Action, Args, Kwargs) ->
 -spec await_result(task_id(), timeout()) -> {ok, term()} | {error, reason()}.
 await_result(TaskId, Timeout) ->
     case check([{task_id, TaskId, fun is_binary/1}, {timeout, Timeout, fun is_timeout/1}]) of
-        ok -> call(go_node(), {await_result, TaskId, Timeout}, Timeout);
+        ok -> hornbeam_lifecycle:await_result(TaskId, fun() -> remote_await_result(TaskId, Timeout) end);
         Error -> Error
     end.
+
+-spec remote_await_result(task_id(), timeout()) -> {ok, term()} | {error, reason()}.
+remote_await_result(TaskId, Timeout) ->
+    call(go_node(), {await_result, TaskId, Timeout}, Timeout).
 
 %% @doc Cancels a task; `{error, {task_not_found, TaskId}}' when the Go node does not know it.
 -spec cancel(task_id()) -> ok | {error, reason()}.
 cancel(TaskId) ->
     case check([{task_id, TaskId, fun is_binary/1}]) of
-        ok -> call(go_node(), {cancel, TaskId}, timeout());
+        ok -> hornbeam_lifecycle:cancel(TaskId, fun() -> remote_cancel(TaskId) end);
         Error -> Error
     end.
+
+-spec remote_cancel(task_id()) -> ok | {error, reason()}.
+remote_cancel(TaskId) ->
+    call(go_node(), {cancel, TaskId}, timeout()).
 
 %% @equiv stream(AppPath, Action, Args, Kwargs, #{})
 -spec stream(app_path(), action(), args(), kwargs()) -> {ok, generator()} | {error, reason()}.
@@ -164,9 +197,14 @@ stream(AppPath, Action, Args, Kwargs) ->
 %% (default 256) ahead of what it took; `Gen' works only in that process and answers
 %% `{error, {badarg, {owner, Pid}}}' elsewhere; it keeps its state in that process's dictionary under
 %% `{hornbeam_hooks, StreamRef}' until the stream ends. `timeout' (default the application environment `timeout')
-%% bounds the start and each wait for a chunk; when a wait times out the stream is closed.
+%% bounds the start and each wait for a chunk; when a wait times out the stream is closed. `hooks' sets the
+%% per-call lifecycle hooks. {@link close_stream/1} ends the stream early.
 -spec stream(app_path(), action(), args(), kwargs(), opts()) -> {ok, generator()} | {error, reason()}.
 stream(AppPath, Action, Args, Kwargs, Opts) ->
+    around(stream, AppPath, Action, Args, Kwargs, Opts, fun remote_stream/5).
+
+-spec remote_stream(app_path(), action(), args(), kwargs(), opts()) -> {ok, generator()} | {error, reason()}.
+remote_stream(AppPath, Action, Args, Kwargs, Opts) ->
     case check_call(AppPath, Action, Args, Kwargs, Opts) of
         ok ->
             Timeout = maps:get(timeout, Opts, timeout()),
@@ -181,6 +219,16 @@ stream(AppPath, Action, Args, Kwargs, Opts) ->
             end;
         Error ->
             Error
+    end.
+
+%% @doc Ends a stream of {@link stream/5} before its end, in the process that owns it: the Go node is told to
+%% stop, chunks not yet taken are dropped, `on_stream_end' runs if it has not, and `Gen()' gives `done' from then
+%% on. `ok' also when the stream had ended.
+-spec close_stream(generator()) -> ok | {error, reason()}.
+close_stream(Gen) ->
+    case check([{generator, Gen, fun(G) -> is_function(G, 0) end}]) of
+        ok -> hornbeam_stream:close(Gen);
+        Error -> Error
     end.
 
 %% @doc Describes the handler of `AppPath', wherever it lives.
@@ -261,7 +309,7 @@ go_node() ->
     end.
 
 %% Reads the application's environment, starting the application first if its server is not running.
--spec env(nodes | timeout) -> term().
+-spec env(nodes | timeout | hooks) -> term().
 env(Key) ->
     case whereis(hornbeam_hooks_server) of
         undefined ->
@@ -300,6 +348,29 @@ exit_reason_test_() ->
     ]].
 -endif.
 
+%% Checks a call and runs it with `hornbeam_lifecycle:Run/5' around `Remote': the hooks of the application
+%% environment, then those of `Opts'. `Remote' gets the request as the hooks left it and `Opts' without `hooks'.
+-spec around(execute | execute_async | stream, term(), term(), term(), term(), term(),
+    fun((app_path(), action(), args(), kwargs(), opts()) -> {ok, term()} | {error, reason()})) ->
+    {ok, term()} | {error, reason()}.
+around(Run, AppPath, Action, Args, Kwargs, Opts, Remote) ->
+    case check_call(AppPath, Action, Args, Kwargs, Opts) of
+        ok ->
+            Client = env(hooks),
+            case hornbeam_lifecycle:is_hooks(Client) of
+                true ->
+                    Hooks = Client ++ maps:get(hooks, Opts, []),
+                    Call = #{app_path => AppPath, action => Action},
+                    Plain = maps:remove(hooks, Opts),
+                    hornbeam_lifecycle:Run(Hooks, Call, {Action, Args, Kwargs}, Opts,
+                        fun({A, Ar, Kw}) -> Remote(AppPath, A, Ar, Kw, Plain) end);
+                false ->
+                    {error, {badarg, {hooks, Client}}}
+            end;
+        Error ->
+            Error
+    end.
+
 -spec check_call(term(), term(), term(), term(), term()) -> ok | {error, {badarg, {atom(), term()}}}.
 check_call(AppPath, Action, Args, Kwargs, Opts) ->
     check([{app_path, AppPath, fun is_name/1}, {action, Action, fun is_name/1},
@@ -325,7 +396,10 @@ check_call_test_() ->
      Bad(kwargs, check_call(p, a, [], [], #{})),
      Bad(opts, check_call(p, a, [], #{}, #{timeout => infinity})),
      Bad(opts, check_call(p, a, [], #{}, #{window => 0})),
-     Bad(opts, check_call(p, a, [], #{}, []))].
+     Bad(opts, check_call(p, a, [], #{}, [])),
+     Ok(check_call(p, a, [], #{}, #{hooks => [hornbeam_hooks]})),
+     Bad(opts, check_call(p, a, [], #{}, #{hooks => hornbeam_hooks})),
+     Bad(opts, check_call(p, a, [], #{}, #{hooks => [no_such_module]}))].
 -endif.
 
 -spec is_name(term()) -> boolean().
@@ -348,7 +422,8 @@ is_timeout(Ms) -> is_integer(Ms) andalso Ms >= 0.
 is_opts(Opts) when is_map(Opts) ->
     Timeout = maps:get(timeout, Opts, 0),
     Window = maps:get(window, Opts, 1),
-    is_integer(Timeout) andalso Timeout >= 0 andalso is_integer(Window) andalso Window > 0;
+    is_integer(Timeout) andalso Timeout >= 0 andalso is_integer(Window) andalso Window > 0
+        andalso hornbeam_lifecycle:is_hooks(maps:get(hooks, Opts, []));
 is_opts(_) ->
     false.
 

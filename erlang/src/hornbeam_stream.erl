@@ -11,6 +11,8 @@
 
 %% API.
 -export([consumer/5]).
+-export([close/1]).
+-export([closing/0]).
 
 -type dest() :: pid() | {atom(), node()}.
 -type down_fun() :: fun((term()) -> term()).
@@ -19,6 +21,8 @@
 
 %% The owner's dictionary key of a stream's state, as hornbeam_hooks:stream/5 documents it.
 -define(KEY(Ref), {hornbeam_hooks, Ref}).
+%% Set in the owner's dictionary while close/1 runs a generator.
+-define(CLOSING, hornbeam_stream_closing).
 
 %% API.
 
@@ -37,7 +41,11 @@ consumer(Dest, Ref, Window, Timeout, DownFun) ->
     Mon = erlang:monitor(process, Dest),
     put(?KEY(Ref), {[], 0}),
     fun() when self() =/= Owner -> {error, {badarg, {owner, Owner}}};
-       () -> next_chunk(Dest, Ref, Mon, Window, Timeout, DownFun)
+       () ->
+            case closing() of
+                false -> next_chunk(Dest, Ref, Mon, Window, Timeout, DownFun);
+                true -> stop(Dest, Ref, Mon)
+            end
     end.
 
 -ifdef(TEST).
@@ -62,6 +70,43 @@ consumer_down_test() ->
     Self = self(),
     spawn(fun() -> Self ! {other, Gen()} end),
     ?assertEqual({other, {error, {badarg, {owner, Self}}}}, receive {other, _} = Other -> Other end).
+-endif.
+
+%% @doc Ends the stream of `Gen', a generator of this module or one that wraps it, before its end: the producer
+%% is told to stop, chunks not yet taken are dropped (a message it sent before it stopped may still arrive),
+%% and `Gen()' gives `done' from then on. `ok' also when the stream had ended. Call it in the process that owns
+%% the stream.
+-spec close(hornbeam_hooks:generator()) -> ok.
+close(Gen) ->
+    put(?CLOSING, true),
+    try
+        _ = Gen(),
+        ok
+    after
+        erase(?CLOSING)
+    end.
+
+%% @doc Whether the calling process is in {@link close/1}: a generator that sees `true' ends its stream and
+%% gives `done'.
+-spec closing() -> boolean().
+closing() ->
+    get(?CLOSING) =:= true.
+
+-ifdef(TEST).
+close_test() ->
+    Self = self(),
+    Go = spawn(fun Forward() -> receive Msg -> Self ! {go, Msg}, Forward() end end),
+    Ref = make_ref(),
+    Gen = consumer(Go, Ref, 4, 1000, fun(Reason) -> {exit, Reason} end),
+    Self ! {hornbeam_stream, Ref, {chunks, [a, b]}},
+    ?assertEqual({value, a}, Gen()),
+    ?assertEqual(ok, close(Gen)),
+    ?assertEqual({go, {hornbeam_stream_close, Ref}}, receive {go, _} = M -> M end),
+    ?assertEqual([done, done], [Gen(), Gen()]),
+    ?assertEqual(ok, close(Gen)),
+    ?assertNot(closing()),
+    ?assertEqual(undefined, get(?KEY(Ref))),
+    exit(Go, kill).
 -endif.
 
 %% Internal.
@@ -106,6 +151,27 @@ grant(Dest, Ref, Window, Taken) when Taken >= Window div 2 ->
     0;
 grant(_Dest, _Ref, _Window, Taken) ->
     Taken.
+
+%% Tells `Dest' to stop a stream that is still running, and forgets it.
+-spec stop(dest(), reference(), reference()) -> done.
+stop(Dest, Ref, Mon) ->
+    case get(?KEY(Ref)) of
+        undefined ->
+            done;
+        _ ->
+            Dest ! {hornbeam_stream_close, Ref},
+            ended(Ref, Mon),
+            flush(Ref)
+    end.
+
+%% Drops the messages of a stopped stream that are already in the mailbox.
+-spec flush(reference()) -> done.
+flush(Ref) ->
+    receive
+        {hornbeam_stream, Ref, _} -> flush(Ref)
+    after 0 ->
+        done
+    end.
 
 -spec ended(reference(), reference()) -> ok.
 ended(Ref, Mon) ->

@@ -10,10 +10,12 @@ Spec: docs/python.md
 The codec is ``hornbeam_erlang.etf`` (its ``Port`` is an Erlang port id; the
 frame channel is ``hornbeam_erlang.port.Port``); the frame protocol lives in
 ``hornbeam_erlang.connection``; ``python3 -m hornbeam_erlang.worker`` runs a
-worker for the node.
+worker for the node. Lifecycle hooks around the calls this process makes:
+``use_hooks`` (client-level), ``with_hooks`` (per call), docs/lifecycle.md.
 """
 
 from .api import (
+    Caller,
     await_result,
     connection,
     execute,
@@ -22,12 +24,16 @@ from .api import (
     stream,
     stream_async,
     unregister_hook,
+    use_hooks,
+    with_hooks,
 )
 from .etf import Atom, BitString, Export, Fun, ImproperList, IncompleteData, Pid, Ref
 from .hooks import HookError
+from .lifecycle import cont, error, halt
 
 __all__ = [
     "Atom",
+    "Caller",
     "BitString",
     "Export",
     "Fun",
@@ -38,10 +44,15 @@ __all__ = [
     "Ref",
     "await_result",
     "connection",
+    "cont",
+    "error",
     "execute",
     "execute_async",
+    "halt",
     "register_hook",
     "stream",
     "stream_async",
     "unregister_hook",
+    "use_hooks",
+    "with_hooks",
 ]

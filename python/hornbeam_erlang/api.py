@@ -13,6 +13,11 @@ The process finds the node once, on first use:
 
 With a node, every call goes through it, also calls to hooks of this very
 process, so the node's interceptors and routing apply.
+
+Lifecycle hooks (docs/lifecycle.md, ``lifecycle``) run in the calling
+thread around ``execute``, ``execute_async``/``await_result``, ``stream``
+and ``stream_async``: the client-level ones of ``use_hooks``, then the
+per-call ones of a ``with_hooks`` caller.
 """
 
 import asyncio
@@ -21,14 +26,16 @@ import secrets
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, AsyncIterator, Dict, Iterator, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Sequence
 
 from .connection import DEFAULT_WINDOW, Connection
+from . import lifecycle
 from .etf import Atom
 from .hooks import ERROR, Hook, HookError, Registry, error_term, is_stream, outcome, result_outcome
 from .port import Port
 
 __all__ = [
+    "Caller",
     "await_result",
     "connection",
     "execute",
@@ -39,6 +46,8 @@ __all__ = [
     "stream_async",
     "unregister_hook",
     "use_connection",
+    "use_hooks",
+    "with_hooks",
 ]
 
 TIMEOUT = Atom("timeout")
@@ -51,6 +60,7 @@ _lock = threading.Lock()
 _connection: Optional[Connection] = None
 _resolved = False
 _tasks: Dict[str, "Future[Any]"] = {}
+_client_hooks: List[Any] = []
 
 
 def _open() -> Optional[Connection]:
@@ -124,6 +134,65 @@ def _run_local(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) ->
     return value
 
 
+def use_hooks(hooks: Sequence[Any]) -> List[Any]:
+    """Make ``hooks`` the client-level lifecycle hooks of this process; return the previous list.
+
+    They run, in order, around every call this process makes, before the
+    per-call hooks of ``with_hooks``. ``use_hooks([])`` removes them.
+    ``TypeError`` unless ``hooks`` is a list or tuple of hook objects.
+    """
+    global _client_hooks
+    hooks = lifecycle.check_hooks(hooks)
+    with _lock:
+        previous, _client_hooks = _client_hooks, hooks
+    return previous
+
+
+def with_hooks(*hooks: Any, **context: Any) -> "Caller":
+    """Return a ``Caller`` whose calls run ``hooks`` after the client-level ones.
+
+    Each call gets its own copy of ``context`` as the hooks' context dict.
+    The per-call hooks ride on this object, not on the call's keyword
+    arguments, so no handler keyword is taken (docs/lifecycle.md).
+    """
+    return Caller(lifecycle.check_hooks(hooks), context)
+
+
+class Caller:
+    """The hooks API with per-call lifecycle hooks; made by ``with_hooks``."""
+
+    __slots__ = ("hooks", "context")
+
+    def __init__(self, hooks: List[Any], context: Dict[str, Any]) -> None:
+        self.hooks = hooks
+        self.context = context
+
+    def execute(self, app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Any:
+        """``execute`` with this caller's hooks."""
+        return lifecycle.execute(_client_hooks + self.hooks, self.context, app_path, action, args,
+                                 kwargs, _execute)
+
+    def execute_async(self, app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Any:
+        """``execute_async`` with this caller's hooks; ``await_result`` runs their end callbacks."""
+        return lifecycle.execute_async(_client_hooks + self.hooks, self.context, app_path, action,
+                                       args, kwargs, _execute_async)
+
+    def await_result(self, task_id: Any, timeout_ms: int = 30000) -> Any:
+        """``await_result``: the hooks a task was started with run, whoever awaits it."""
+        return await_result(task_id, timeout_ms)
+
+    def stream(self, app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """``stream`` with this caller's hooks."""
+        return lifecycle.stream(_client_hooks + self.hooks, self.context, app_path, action, args,
+                                kwargs, _stream)
+
+    def stream_async(self, app_path: str, action: str, /, *args: Any,
+                     **kwargs: Any) -> AsyncIterator[Any]:
+        """``stream_async`` with this caller's hooks."""
+        return lifecycle.stream_async(_client_hooks + self.hooks, self.context, app_path, action,
+                                      args, kwargs, _stream_async)
+
+
 def execute(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Any:
     """Call ``action`` of the hook at ``app_path``; return its value.
 
@@ -131,6 +200,10 @@ def execute(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Any:
     error term, e.g. ``(Atom('not_found'), 'app')`` or ``(Atom('python'),
     'ValueError', 'message', 'traceback')``.
     """
+    return lifecycle.execute(_client_hooks, {}, app_path, action, args, kwargs, _execute)
+
+
+def _execute(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) -> Any:
     conn = connection()
     if conn is not None:
         return conn.execute(app_path, action, list(args), kwargs)
@@ -142,6 +215,10 @@ def execute(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Any:
 
 def execute_async(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Any:
     """Start ``action`` of the hook at ``app_path``; return a task id for ``await_result``."""
+    return lifecycle.execute_async(_client_hooks, {}, app_path, action, args, kwargs, _execute_async)
+
+
+def _execute_async(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) -> Any:
     conn = connection()
     if conn is not None:
         return conn.execute_async(app_path, action, list(args), kwargs)
@@ -161,6 +238,10 @@ def await_result(task_id: Any, timeout_ms: int = 30000) -> Any:
     Raises ``HookError`` with reason ``timeout`` when the task is not done in
     time (the result stays available for a later call), or the task's error.
     """
+    return lifecycle.await_result(task_id, timeout_ms, _await_result)
+
+
+def _await_result(task_id: Any, timeout_ms: int) -> Any:
     conn = connection()
     if conn is not None:
         return conn.await_result(task_id, timeout_ms)
@@ -194,6 +275,10 @@ def stream(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Iterator
     streams that one value. Errors raise ``HookError``; so does a chunk
     ``(Atom('error'), R)``, which ends the stream (the result rule).
     """
+    return lifecycle.stream(_client_hooks, {}, app_path, action, args, kwargs, _stream)
+
+
+def _stream(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) -> Iterator[Any]:
     conn = connection()
     if conn is not None:
         yield from conn.stream(app_path, action, list(args), kwargs, DEFAULT_WINDOW)
@@ -215,20 +300,22 @@ def stream(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> Iterator
             close()
 
 
-async def stream_async(app_path: str, action: str, /, *args: Any,
-                       **kwargs: Any) -> AsyncIterator[Any]:
+def stream_async(app_path: str, action: str, /, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
     """Like ``stream``, as an async generator that never blocks the event loop."""
+    return lifecycle.stream_async(_client_hooks, {}, app_path, action, args, kwargs, _stream_async)
+
+
+def _stream_async(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) -> AsyncIterator[Any]:
     conn = connection()
     if conn is not None:
-        remote = conn.stream_async(app_path, action, list(args), kwargs, DEFAULT_WINDOW)
-        try:
-            async for chunk in remote:
-                yield chunk
-        finally:
-            await remote.aclose()
-        return
+        return conn.stream_async(app_path, action, list(args), kwargs, DEFAULT_WINDOW)
+    return _local_stream_async(app_path, action, args, kwargs)
+
+
+async def _local_stream_async(app_path: str, action: str, args: Any,
+                              kwargs: Dict[str, Any]) -> AsyncIterator[Any]:
     loop = asyncio.get_running_loop()
-    chunks = stream(app_path, action, *args, **kwargs)
+    chunks = _stream(app_path, action, args, kwargs)
     end = object()
     try:
         while True:
