@@ -147,6 +147,9 @@ def _reply_frame(request_id: int, status: Atom, value: Any) -> bytearray:
     etf.encode_into(value, frame)
     return frame
 
+_WAIT = object()
+"""What a non-blocking credit loop yields when no chunk has arrived yet."""
+
 
 class _Waiter:
     """One reply slot: ``wait`` blocks until ``set`` runs, exactly once."""
@@ -415,17 +418,7 @@ class Connection:
                window: int = DEFAULT_WINDOW) -> Iterator[Any]:
         """Yield a hook's chunks through the node; closing early cancels the producer."""
         inbound = self._open_stream(app_path, action, args, kwargs, window)
-        consumed = 0
-        try:
-            while True:
-                items = inbound.take(block=True)
-                if not items:
-                    return
-                for item in items:
-                    yield item
-                consumed = self._grant(inbound, consumed + len(items))
-        finally:
-            self._close_stream(inbound)
+        yield from self._chunks(inbound, block=True)
 
     async def stream_async(self, app_path: str, action: str, args: List[Any],
                            kwargs: Dict[str, Any],
@@ -441,13 +434,30 @@ class Connection:
             except RuntimeError:
                 pass
         inbound.waker = waker
+        chunks = self._chunks(inbound, block=False)
+        try:
+            for item in chunks:
+                if item is _WAIT:
+                    await wake.wait()
+                    wake.clear()
+                    continue
+                yield item
+        finally:
+            chunks.close()
+
+    def _chunks(self, inbound: _Inbound, block: bool) -> Iterator[Any]:
+        """The credit loop of ``stream`` and ``stream_async``: yield each chunk, granting credit back.
+
+        With ``block`` false, yield ``_WAIT`` when nothing has arrived yet
+        instead of blocking; the caller waits for the inbound's waker. Closing
+        the generator cancels the stream.
+        """
         consumed = 0
         try:
             while True:
-                items = inbound.take(block=False)
+                items = inbound.take(block)
                 if items is None:
-                    await wake.wait()
-                    wake.clear()
+                    yield _WAIT
                     continue
                 if not items:
                     return
