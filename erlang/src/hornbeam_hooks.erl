@@ -1,8 +1,8 @@
 %% @doc Hooks from Erlang: call the hooks a hornbeam Go node routes, and register Erlang handlers with it.
 %%
-%% Calls go to `{hornbeam_hooks, Node}' on the first Go node of the application environment `nodes'
-%% (default `[hornbeam@localhost]') that is connected, else on the first one; docs/protocol.md is the wire
-%% contract. Every function starts the `hornbeam_hooks' application if it is not running, so a plain
+%% Calls go to `{hornbeam_hooks, Node}' on a Go node that serves the app path: found through OTP `pg', or
+%% taken from the application environment `nodes' when it is set, failing over to the next node when one is
+%% down (see {@link hornbeam_hooks_nodes}); docs/protocol.md is the wire contract. Every function starts the `hornbeam_hooks' application if it is not running, so a plain
 %% `erl -sname x' shell can call it; the local node must be distributed.
 %%
 %% Handlers registered with {@link reg/2} or {@link reg/4} belong to the local `hornbeam_hooks_server', not to
@@ -19,7 +19,8 @@
 %%
 %% Errors are `{error, Reason}'. The reasons made here are:
 %% <ul>
-%% <li>`{nodedown, Node}': the Go node is not connected and cannot be reached.</li>
+%% <li>`{nodedown, Node}': the Go node is not connected and cannot be reached (the last one tried).</li>
+%% <li>`{no_node, AppPath}': the application environment `nodes' is an empty list.</li>
 %% <li>`{noproc, Node}': the node is up but runs no `hornbeam_hooks' server.</li>
 %% <li>`timeout': no answer within the call's timeout.</li>
 %% <li>`{exit, Reason}': the Go node's server exited while serving the call.</li>
@@ -136,7 +137,7 @@ remote_execute(AppPath, Action, Args, Kwargs, Opts) ->
     case check_call(AppPath, Action, Args, Kwargs, Opts) of
         ok ->
             Timeout = maps:get(timeout, Opts, timeout()),
-            call(go_node(), {execute, AppPath, Action, Args, Kwargs, Opts#{timeout => Timeout}}, Timeout);
+            call(name(AppPath), {execute, AppPath, Action, Args, Kwargs, Opts#{timeout => Timeout}}, Timeout);
         Error ->
             Error
     end.
@@ -158,12 +159,21 @@ execute_async(AppPath, Action, Args, Kwargs, Opts) ->
 -spec remote_execute_async(app_path(), action(), args(), kwargs()) -> {ok, task_id()} | {error, reason()}.
 remote_execute_async(AppPath, Action, Args, Kwargs) ->
     case check_call(AppPath, Action, Args, Kwargs, #{}) of
-        ok -> call(go_node(), {execute_async, AppPath, Action, Args, Kwargs}, timeout());
+        ok ->
+            case hornbeam_hooks_nodes:call(name(AppPath), {execute_async, AppPath, Action, Args, Kwargs}, timeout()) of
+                {reply, Node, Reply = {ok, TaskId}} ->
+                    ok = hornbeam_hooks_nodes:remember_task(TaskId, Node),
+                    Reply;
+                {reply, _, Reply} ->
+                    Reply;
+                Error ->
+                    Error
+            end;
         Error -> Error
     end.
 
-%% @doc Waits up to `Timeout' ms for the result of a task; `{error, timeout}' leaves the result for a later
-%% await. Ask while the Go node that started the task is the one calls go to.
+%% @doc Waits up to `Timeout' ms for the result of a task on the Go node that started it; `{error, timeout}'
+%% leaves the result for a later await.
 -spec await_result(task_id(), timeout()) -> {ok, term()} | {error, reason()}.
 await_result(TaskId, Timeout) ->
     case check([{task_id, TaskId, fun is_binary/1}, {timeout, Timeout, fun is_timeout/1}]) of
@@ -173,7 +183,10 @@ await_result(TaskId, Timeout) ->
 
 -spec remote_await_result(task_id(), timeout()) -> {ok, term()} | {error, reason()}.
 remote_await_result(TaskId, Timeout) ->
-    call(go_node(), {await_result, TaskId, Timeout}, Timeout).
+    case task_call(TaskId, {await_result, TaskId, Timeout}, Timeout) of
+        {error, timeout} = Error -> Error;
+        Result -> ok = hornbeam_hooks_nodes:forget_task(TaskId), Result
+    end.
 
 %% @doc Cancels a task; `{error, {task_not_found, TaskId}}' when the Go node does not know it.
 -spec cancel(task_id()) -> ok | {error, reason()}.
@@ -185,7 +198,9 @@ cancel(TaskId) ->
 
 -spec remote_cancel(task_id()) -> ok | {error, reason()}.
 remote_cancel(TaskId) ->
-    call(go_node(), {cancel, TaskId}, timeout()).
+    Result = task_call(TaskId, {cancel, TaskId}, timeout()),
+    ok = hornbeam_hooks_nodes:forget_task(TaskId),
+    Result.
 
 %% @equiv stream(AppPath, Action, Args, Kwargs, #{})
 -spec stream(app_path(), action(), args(), kwargs()) -> {ok, generator()} | {error, reason()}.
@@ -209,12 +224,12 @@ remote_stream(AppPath, Action, Args, Kwargs, Opts) ->
         ok ->
             Timeout = maps:get(timeout, Opts, timeout()),
             Window = maps:get(window, Opts, ?WINDOW),
-            Node = go_node(),
             Req = {stream, AppPath, Action, Args, Kwargs, Opts#{timeout => Timeout, window => Window}},
-            case call(Node, Req, Timeout) of
-                {ok, Ref} ->
-                    DownFun = fun(Reason) -> exit_reason(Reason, Node) end,
+            case hornbeam_hooks_nodes:call(name(AppPath), Req, Timeout) of
+                {reply, Node, {ok, Ref}} ->
+                    DownFun = fun(Reason) -> hornbeam_hooks_nodes:exit_reason(Reason, Node) end,
                     {ok, hornbeam_stream:consumer({hornbeam_hooks, Node}, Ref, Window, Timeout, DownFun)};
+                {reply, _, Reply} -> Reply;
                 Error -> Error
             end;
         Error ->
@@ -235,14 +250,14 @@ close_stream(Gen) ->
 -spec find(app_path()) -> {ok, info()} | {error, reason()}.
 find(AppPath) ->
     case check([{app_path, AppPath, fun is_name/1}]) of
-        ok -> call(go_node(), {find, AppPath}, timeout());
+        ok -> call(name(AppPath), {find, AppPath}, timeout());
         Error -> Error
     end.
 
 %% @doc Describes every registered handler.
 -spec all() -> {ok, [info()]} | {error, reason()}.
 all() ->
-    call(go_node(), all, timeout()).
+    call(undefined, all, timeout()).
 
 %% @doc A stream of the elements of `List', for a handler to return. Its generator keeps no process state,
 %% so any process may drive it.
@@ -299,54 +314,40 @@ error(Reason) ->
 timeout() ->
     env(timeout).
 
--spec go_node() -> node().
-go_node() ->
-    Nodes = env(nodes),
-    Connected = nodes(connected),
-    case [N || N <- Nodes, lists:member(N, Connected)] of
-        [Node | _] -> Node;
-        [] -> hd(Nodes)
-    end.
-
-%% Reads the application's environment, starting the application first if its server is not running.
--spec env(nodes | timeout | hooks) -> term().
+%% Reads the application's environment, starting the application first.
+-spec env(timeout | hooks) -> term().
 env(Key) ->
+    ok = ensure_started(),
+    {ok, Value} = application:get_env(hornbeam_hooks, Key),
+    Value.
+
+%% Starts the application if its server is not running.
+-spec ensure_started() -> ok.
+ensure_started() ->
     case whereis(hornbeam_hooks_server) of
         undefined ->
             {ok, _} = application:ensure_all_started(hornbeam_hooks),
             ok;
         _ ->
             ok
-    end,
-    {ok, Value} = application:get_env(hornbeam_hooks, Key),
-    Value.
-
--spec call(node(), term(), timeout()) -> term().
-call(Node, Req, Timeout) ->
-    try
-        gen_server:call({hornbeam_hooks, Node}, Req, Timeout)
-    catch
-        exit:{Reason, {gen_server, call, _}} -> {error, exit_reason(Reason, Node)}
     end.
 
-%% How an exit of a call to, or a monitor of, `{hornbeam_hooks, Node}' reads as an error reason.
--spec exit_reason(term(), node()) -> reason().
-exit_reason(timeout, _) -> timeout;
-exit_reason({nodedown, Node}, _) -> {nodedown, Node};
-exit_reason(noconnection, Node) -> {nodedown, Node};
-exit_reason(noproc, Node) -> {noproc, Node};
-exit_reason(Reason, _) -> {exit, Reason}.
+%% Sends `Req' to a Go node serving `AppPath' (any, for `undefined'), the next one when a node is down.
+-spec call(binary() | undefined, term(), timeout()) -> term().
+call(AppPath, Req, Timeout) ->
+    case hornbeam_hooks_nodes:call(AppPath, Req, Timeout) of
+        {reply, _, Reply} -> Reply;
+        Error -> Error
+    end.
 
--ifdef(TEST).
-exit_reason_test_() ->
-    [?_assertEqual(Want, exit_reason(Exit, n@h)) || {Exit, Want} <- [
-        {timeout, timeout},
-        {{nodedown, m@h}, {nodedown, m@h}},
-        {noconnection, {nodedown, n@h}},
-        {noproc, {noproc, n@h}},
-        {killed, {exit, killed}}
-    ]].
--endif.
+%% Sends `Req' to the Go node that started the task `TaskId'.
+-spec task_call(task_id(), term(), timeout()) -> term().
+task_call(TaskId, Req, Timeout) ->
+    ok = ensure_started(),
+    case hornbeam_hooks_nodes:task_node(TaskId) of
+        undefined -> {error, {task_not_found, TaskId}};
+        Node -> hornbeam_hooks_nodes:call_node(Node, Req, Timeout)
+    end.
 
 %% Checks a call and runs it with `hornbeam_lifecycle:Run/5' around `Remote': the hooks of the application
 %% environment, then those of `Opts'. `Remote' gets the request as the hooks left it and `Opts' without `hooks'.

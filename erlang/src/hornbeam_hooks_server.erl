@@ -1,6 +1,10 @@
 %% @doc The local end of Erlang handlers. It keeps them, registers them as `{erlang, self()}' with every Go node
-%% of the application environment `nodes', and serves the `hornbeam_handle' and `hornbeam_handle_stream' calls
+%% it knows of, and serves the `hornbeam_handle' and `hornbeam_handle_stream' calls
 %% those nodes make (docs/protocol.md, "Erlang handlers").
+%%
+%% The Go nodes it knows of are those of the application environment `nodes'; when that is unset, the `seed'
+%% (default `hornbeam@localhost') and every node with a member in the `pg' group `hornbeam_hooks' of the scope
+%% {@link hornbeam_hooks_nodes:scope/0}, followed as they join; a node whose last member leaves is forgotten.
 %%
 %% Each Go node's `hornbeam_hooks' server is monitored. When it goes away the node is tried again after
 %% 100 ms, doubling up to 5 s, and at once on `nodeup'; once it answers, every handler is registered again.
@@ -25,6 +29,7 @@
 -define(TABLE, hornbeam_hooks_handlers).
 -define(MIN_BACKOFF, 100).
 -define(MAX_BACKOFF, 5000).
+-define(NODES_GROUP, hornbeam_hooks).
 
 -type handler() :: hornbeam_hooks:handler() | {module(), atom()}.
 -export_type([handler/0]).
@@ -54,7 +59,8 @@
     requests :: gen_server:request_id_collection(),
     ops = #{} :: #{reference() => op()},
     workers = #{} :: #{pid() => worker()},
-    timeout :: non_neg_integer()
+    timeout :: non_neg_integer(),
+    pg :: reference() | undefined
 }).
 
 %% API.
@@ -87,10 +93,16 @@ unreg(AppPath, Timeout) ->
 -spec init([]) -> {ok, #state{}}.
 init([]) ->
     ok = net_kernel:monitor_nodes(true),
-    {ok, Nodes} = application:get_env(hornbeam_hooks, nodes),
     {ok, Timeout} = application:get_env(hornbeam_hooks, timeout),
     State = #state{requests = gen_server:reqids_new(), timeout = Timeout},
-    {ok, lists:foldl(fun(Node, S) -> connect(Node, ?MIN_BACKOFF, S) end, State, Nodes)}.
+    {Nodes, State2} = case application:get_env(hornbeam_hooks, nodes) of
+        {ok, Static} ->
+            {Static, State};
+        undefined ->
+            {Ref, Members} = pg:monitor(hornbeam_hooks_nodes:scope(), ?NODES_GROUP),
+            {lists:usort([seed() | [node(P) || P <- Members]]), State#state{pg = Ref}}
+    end,
+    {ok, lists:foldl(fun(Node, S) -> connect(Node, ?MIN_BACKOFF, S) end, State2, Nodes)}.
 
 %% @private
 -spec handle_call(term(), gen_server:from(), #state{}) -> {reply, term(), #state{}} | {noreply, #state{}}.
@@ -293,6 +305,13 @@ info({nodeup, Node}, State = #state{peers = Peers}) ->
         _ ->
             State
     end;
+info({Ref, join, ?NODES_GROUP, Members}, State = #state{pg = Ref, peers = Peers}) ->
+    New = lists:usort([node(P) || P <- Members]) -- maps:keys(Peers),
+    lists:foldl(fun(Node, S) -> connect(Node, ?MIN_BACKOFF, S) end, State, New);
+info({Ref, leave, ?NODES_GROUP, Members}, State = #state{pg = Ref}) ->
+    Left = lists:usort([node(P) || P <- Members]) -- [seed() | [node(P) || P <- pg:get_members(
+        hornbeam_hooks_nodes:scope(), ?NODES_GROUP)]],
+    lists:foldl(fun drop/2, State, Left);
 info({connect, Node}, State = #state{peers = Peers}) ->
     case Peers of
         #{Node := {down, Backoff, _}} -> connect(Node, Backoff, State);
@@ -300,6 +319,24 @@ info({connect, Node}, State = #state{peers = Peers}) ->
     end;
 info(_Msg, State) ->
     State.
+
+%% Forgets a Go node that left the `pg' group.
+-spec drop(node(), #state{}) -> #state{}.
+drop(Node, State = #state{peers = Peers}) ->
+    case maps:take(Node, Peers) of
+        {{down, _, Timer}, Peers2} ->
+            _ = erlang:cancel_timer(Timer),
+            State#state{peers = Peers2};
+        {Peer, Peers2} ->
+            erlang:demonitor(element(2, Peer), [flush]),
+            State#state{peers = Peers2};
+        error ->
+            State
+    end.
+
+-spec seed() -> node().
+seed() ->
+    application:get_env(hornbeam_hooks, seed, 'hornbeam@localhost').
 
 -spec take_worker(pid(), #state{}) -> {{gen_server:from(), execute | stream}, #state{}} | error.
 take_worker(Pid, State = #state{workers = Workers}) ->

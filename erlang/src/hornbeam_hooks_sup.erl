@@ -1,4 +1,5 @@
-%% @doc Supervises `hornbeam_hooks_server' and owns the table of Erlang handlers, so they outlive a restart of
+%% @doc Supervises the `pg' scope Go nodes are found in (when this application starts it) and
+%% `hornbeam_hooks_server', and owns the tables of Erlang handlers and of task nodes, so they outlive a restart of
 %% the server.
 -module(hornbeam_hooks_sup).
 -behaviour(supervisor).
@@ -22,5 +23,7 @@ start_link() ->
 -spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
 init([]) ->
     ok = hornbeam_hooks_server:new_table(),
+    ok = hornbeam_hooks_nodes:new_table(),
+    Scope = #{id => pg, start => {hornbeam_hooks_nodes, start_scope, []}},
     Server = #{id => hornbeam_hooks_server, start => {hornbeam_hooks_server, start_link, []}},
-    {ok, {#{strategy => one_for_one, intensity => 5, period => 10}, [Server]}}.
+    {ok, {#{strategy => rest_for_one, intensity => 5, period => 10}, [Scope, Server]}}.

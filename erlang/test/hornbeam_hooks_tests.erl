@@ -6,7 +6,7 @@
 %% are stood in for by Erlang handlers registered here, so every call goes through the Go node and back.
 -module(hornbeam_hooks_tests).
 -include_lib("eunit/include/eunit.hrl").
--import(hornbeam_test_lib, [bin/0, wait_until/1]).
+-import(hornbeam_test_lib, [bin/0, ensure_distributed/0, wait_until/1]).
 
 fake_node_test_() ->
     {setup, fun() -> start(fake) end, fun stop/1, fun(Ctx) -> tests(Ctx) ++ [
@@ -61,15 +61,6 @@ stop(Ctx) ->
 node_name(Kind) ->
     list_to_atom(lists:concat(["hb", Kind, "_", os:getpid(), "@localhost"])).
 
-ensure_distributed() ->
-    case is_alive() of
-        true ->
-            ok;
-        false ->
-            [] = os:cmd("epmd -daemon"),
-            {ok, _} = net_kernel:start([list_to_atom("hbtest_" ++ os:getpid() ++ "@localhost"), shortnames]),
-            ok
-    end.
 
 up(#{kind := fake, node := Node}) ->
     [Name, Host] = string:split(atom_to_list(Node), "@"),

@@ -5,7 +5,7 @@
 %% runs with Debian's `elixir' against the same Go node.
 -module(hornbeam_lifecycle_tests).
 -include_lib("eunit/include/eunit.hrl").
--import(hornbeam_test_lib, [bin/0, root/0, wait_until/1]).
+-import(hornbeam_test_lib, [bin/0, ensure_distributed/0, root/0, wait_until/1]).
 
 %% logger handler.
 -export([log/2]).
@@ -70,15 +70,6 @@ stop(Node) ->
     true = wait_until(fun() -> not lists:member(Node, nodes(connected)) end),
     ok.
 
-ensure_distributed() ->
-    case is_alive() of
-        true ->
-            ok;
-        false ->
-            [] = os:cmd("epmd -daemon"),
-            {ok, _} = net_kernel:start([list_to_atom("hbtest_" ++ os:getpid() ++ "@localhost"), shortnames]),
-            ok
-    end.
 
 %% Each test starts with an empty trail, no steering funs and a zero counter, and ends with no client hooks.
 fresh() ->

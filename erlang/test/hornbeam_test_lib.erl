@@ -6,6 +6,7 @@
 -export([bin/0]).
 -export([root/0]).
 -export([wait_until/1]).
+-export([ensure_distributed/0]).
 
 %% API.
 
@@ -32,6 +33,18 @@ root() ->
 -spec wait_until(fun(() -> boolean())) -> boolean().
 wait_until(Check) ->
     wait_until(Check, 200).
+
+%% @doc Makes the local node distributed (as `hbtest_OsPid@localhost') unless it already is.
+-spec ensure_distributed() -> ok.
+ensure_distributed() ->
+    case is_alive() of
+        true ->
+            ok;
+        false ->
+            [] = os:cmd("epmd -daemon"),
+            {ok, _} = net_kernel:start([list_to_atom("hbtest_" ++ os:getpid() ++ "@localhost"), shortnames]),
+            ok
+    end.
 
 %% Internal.
 

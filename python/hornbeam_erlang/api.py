@@ -8,8 +8,10 @@ The process finds the node once, on first use:
   fds 3 (node to Python) and 4 (Python to node);
 - ``HORNBEAM_SOCKET=/path``: frames over that Unix socket (attach mode,
   for a process the node did not start, such as ``uvicorn app:app``);
-- neither: local mode. Hooks registered here are called here, in-process;
-  no node is involved.
+- neither: the default socket ``$TMPDIR/hornbeam-UID.sock`` if a node
+  listens there (``make demo``'s), else local mode. Hooks registered here
+  are called here, in-process; a call to any other app path fails with
+  ``{no_node, Message}``.
 
 With a node, every call goes through it, also calls to hooks of this very
 process, so the node's interceptors and routing apply.
@@ -21,18 +23,16 @@ per-call ones of a ``with_hooks`` caller.
 """
 
 import asyncio
-import os
 import secrets
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Sequence
 
-from .connection import DEFAULT_WINDOW, Connection
+from .connection import DEFAULT_WINDOW, Connection, attach, unattached_error
 from . import lifecycle
 from .etf import Atom
 from .hooks import ERROR, Hook, HookError, Registry, error_term, is_stream, outcome, result_outcome
-from .port import Port
 
 __all__ = [
     "Caller",
@@ -63,33 +63,19 @@ _tasks: Dict[str, "Future[Any]"] = {}
 _client_hooks: List[Any] = []
 
 
-def _open() -> Optional[Connection]:
-    fds = os.environ.get("HORNBEAM_PORT_FDS")
-    path = os.environ.get("HORNBEAM_SOCKET")
-    if fds:
-        read_fd, write_fd = (int(fd) for fd in fds.split(","))
-        port = Port(read_fd, write_fd)
-    elif path:
-        port = Port.connect_unix(path)
-    else:
-        return None
-    conn = Connection(port, registry)
-    conn.start()
-    return conn
-
-
 def connection() -> Optional[Connection]:
     """Return this process's connection to the node, opening it on first use.
 
     Returns None in local mode (no ``HORNBEAM_PORT_FDS``, no
-    ``HORNBEAM_SOCKET``). Raises ``OSError`` if the socket cannot be reached.
+    ``HORNBEAM_SOCKET``, no node at ``connection.default_socket()``).
+    Raises ``OSError`` if ``HORNBEAM_SOCKET`` cannot be reached.
     """
     global _connection, _resolved
     if _resolved:
         return _connection
     with _lock:
         if not _resolved:
-            _connection = _open()
+            _connection = attach(registry)
             _resolved = True
     return _connection
 
@@ -127,8 +113,16 @@ def unregister_hook(app_path: str) -> None:
         conn.unregister(app_path)
 
 
+def _local_hook(app_path: str) -> Hook:
+    """Return the hook registered here under app_path, or raise ``{no_node, Message}``."""
+    try:
+        return registry.get(app_path)
+    except HookError:
+        raise unattached_error(app_path) from None
+
+
 def _run_local(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) -> Any:
-    value = registry.get(app_path).call(action, args, kwargs)
+    value = _local_hook(app_path).call(action, args, kwargs)
     if is_stream(value):
         return list(value)
     return value
@@ -259,7 +253,7 @@ def _await_result(task_id: Any, timeout_ms: int) -> Any:
 
 def _local_stream(app_path: str, action: str, args: Any, kwargs: Dict[str, Any]) -> Iterator[Any]:
     try:
-        value = registry.get(app_path).call(action, args, kwargs)
+        value = _local_hook(app_path).call(action, args, kwargs)
     except Exception as exc:
         raise HookError(error_term(exc)) from exc
     if not is_stream(value):

@@ -51,7 +51,8 @@ class TestExecute(Local):
         self.assertEqual(ctx.exception.detail[0], "ZeroDivisionError")
         with self.assertRaises(HookError) as ctx:
             execute("nobody", "x")
-        self.assertEqual(ctx.exception.reason, (Atom("not_found"), "nobody"))
+        self.assertEqual(ctx.exception.kind, Atom("no_node"))
+        self.assertIn("'nobody'", ctx.exception.detail)
 
     def test_error_tuple(self) -> None:
         register_hook("auth", lambda action: (Atom("error"), Atom("invalid_token")))

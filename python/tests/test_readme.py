@@ -84,7 +84,7 @@ class TestReadme(unittest.TestCase):
             snippets = python_snippets(f.read())
         self.assertTrue(snippets, "README.md has no ```python block")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HORNBEAM_")}
-        env.update(PYTHONPATH=PYTHON_DIR, TMPDIR=self.tmpdir, HORNBEAM_SOCKET=self.socket)
+        env.update(PYTHONPATH=PYTHON_DIR, TMPDIR=self.tmpdir)
         for snippet in snippets:
             with self.subTest(snippet=snippet):
                 run = subprocess.run([sys.executable, "-c", RUN_SNIPPET], input=snippet, env=env,
