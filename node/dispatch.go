@@ -65,7 +65,7 @@ func decodeControl(dec etf.DecodeOptions, packet []byte) (etf.Tuple, int, int, e
 	ctl, ok := term.(etf.Tuple)
 	op := 0
 	if ok && len(ctl) > 0 {
-		op, ok = smallInt(ctl[0])
+		op, ok = etf.Int(ctl[0])
 	}
 	if !ok {
 		return nil, 0, 0, fmt.Errorf("node: malformed control message %v", term)
@@ -323,44 +323,27 @@ func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 // hornbeam_hooks or rex, which need nothing done (see monitor), and which of the two. gen_server:call sends one
 // of each per call, so they are recognized without being decoded.
 func monitorsServedName(packet []byte) (int, bool) {
-	// 112, 131, SMALL_TUPLE_EXT 4, SMALL_INTEGER_EXT op, then the pid, the name atom and the reference.
-	if len(packet) < 6 || packet[1] != versionByte || packet[2] != tagSmallTuple || packet[3] != 4 ||
-		packet[4] != tagSmallInteger || (packet[5] != opMonitorP && packet[5] != opDemonitorP) {
+	// 112, then the control message {Op, FromPid, Name, Ref}.
+	if len(packet) < 1 {
 		return 0, false
 	}
-	i, ok := skipPid(packet, 6)
-	if !ok || i+2 > len(packet) || packet[i] != tagSmallAtomUTF8 {
+	ctl := packet[1:]
+	arity, i, ok := etf.PeekTuple(ctl)
+	if !ok || arity != 4 {
 		return 0, false
 	}
-	n := int(packet[i+1])
-	if i+2+n > len(packet) {
+	op, i, ok := etf.PeekSmallInt(ctl, i)
+	if !ok || (op != opMonitorP && op != opDemonitorP) {
 		return 0, false
 	}
-	name := etf.Atom(packet[i+2 : i+2+n])
-	return int(packet[5]), servedHere(name)
-}
-
-// skipPid returns the offset after the NEW_PID_EXT at packet[i].
-func skipPid(packet []byte, i int) (int, bool) {
-	if i+2 > len(packet) || packet[i] != tagNewPid {
+	if i, ok = etf.SkipPid(ctl, i); !ok {
 		return 0, false
 	}
-	switch packet[i+1] {
-	case tagSmallAtomUTF8:
-		if i+3 > len(packet) {
-			return 0, false
-		}
-		i += 3 + int(packet[i+2])
-	case tagAtomUTF8:
-		if i+4 > len(packet) {
-			return 0, false
-		}
-		i += 4 + (int(packet[i+2])<<8 | int(packet[i+3]))
-	default:
+	name, _, ok := etf.PeekAtom(ctl, i)
+	if !ok {
 		return 0, false
 	}
-	i += newPidTail
-	return i, i <= len(packet)
+	return op, servedHere(etf.Atom(name))
 }
 
 // servedHere reports whether the registered name is served by the connection itself rather than by an ergo

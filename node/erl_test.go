@@ -56,7 +56,7 @@ func testEngine(t testing.TB) *hooks.Engine {
 		case "echo":
 			return etf.Tuple{atomOK, args[0]}, nil
 		case "count":
-			n, _ := smallInt(args[0])
+			n, _ := etf.Int(args[0])
 			return iter.Seq[any](func(yield func(any) bool) {
 				for i := range n {
 					if !yield(int64(i)) {
@@ -65,7 +65,7 @@ func testEngine(t testing.TB) *hooks.Engine {
 				}
 			}), nil
 		case "sleep":
-			ms, _ := smallInt(args[0])
+			ms, _ := etf.Int(args[0])
 			time.Sleep(time.Duration(ms) * time.Millisecond)
 			return etf.Tuple{atomOK, args[0]}, nil
 		}

@@ -175,18 +175,11 @@ func (s *server) portFrame(cl caller, frame etf.Term) {
 // portCallRef reads Ref out of a frame that starts {call, Ref, ...}, even when what follows Ref does not
 // decode; undefined when there is no such Ref.
 func portCallRef(frame []byte) etf.Term {
-	if len(frame) < 3 || frame[0] != versionByte || frame[1] != tagSmallTuple || frame[2] != 3 {
+	head, ok := etf.DecodeTupleHead(frame, 3, 2)
+	if !ok || head[0] != atomCall {
 		return atomUndefined
 	}
-	tag, n, err := etf.DecodeTerm(frame[3:])
-	if err != nil || tag != atomCall {
-		return atomUndefined
-	}
-	ref, _, err := etf.DecodeTerm(frame[3+n:])
-	if err != nil {
-		return atomUndefined
-	}
-	return ref
+	return head[1]
 }
 
 // replyPort sends {reply, Ref, Reply}; a reply that cannot be encoded is answered {error, {badterm, Detail}}

@@ -54,7 +54,7 @@ func callRequest(t etf.Tuple) (hooks.Call, callOpts, bool) {
 			return hooks.Call{}, opts, false
 		}
 		for _, p := range m {
-			v, ok := smallInt(p.Value)
+			v, ok := etf.Int(p.Value)
 			switch {
 			case p.Key == atomTimeout && ok && v > 0:
 				opts.timeout = time.Duration(v) * time.Millisecond

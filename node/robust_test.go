@@ -22,7 +22,7 @@ type orderSink struct {
 
 func (o *orderSink) HandleInfo(_ *gen.ServerProcess, msg etf.Term) gen.ServerStatus {
 	if t, ok := msg.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("seq") {
-		i, _ := smallInt(t[1])
+		i, _ := etf.Int(t[1])
 		o.got = append(o.got, i)
 	}
 	return gen.ServerStatusOK
@@ -30,7 +30,7 @@ func (o *orderSink) HandleInfo(_ *gen.ServerProcess, msg etf.Term) gen.ServerSta
 
 func (o *orderSink) HandleCall(p *gen.ServerProcess, _ gen.ServerFrom, req etf.Term) (etf.Term, gen.ServerStatus) {
 	t := req.(etf.Tuple)
-	n, _ := smallInt(t[1])
+	n, _ := etf.Int(t[1])
 	inOrder := len(o.got) == n
 	for i := 0; inOrder && i < n; i++ {
 		inOrder = o.got[i] == i

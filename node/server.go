@@ -247,7 +247,7 @@ func (s *server) handleInfo(msg etf.Term) {
 	}
 	switch {
 	case t[0] == atomStreamCredit && len(t) == 3:
-		if n, ok := smallInt(t[2]); ok && n > 0 {
+		if n, ok := etf.Int(t[2]); ok && n > 0 {
 			s.grant(ref, n)
 			return
 		}
@@ -440,7 +440,7 @@ func timeoutArg(t etf.Term) (time.Duration, bool) {
 	if t == atomInfinity {
 		return -1, true
 	}
-	ms, ok := smallInt(t)
+	ms, ok := etf.Int(t)
 	if !ok || ms < 0 {
 		return 0, false
 	}
