@@ -14,6 +14,7 @@ import (
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // errClosed is returned by sends on a connection that has stopped.
@@ -33,7 +34,8 @@ type conn struct {
 	router   ergonode.CoreRouter
 
 	ctx       context.Context // cancelled when the connection stops; handlers started for it watch it
-	readerCtx context.Context // ctx, marked for calls run on the reader (see onReader)
+	readerCtx context.Context // ctx, marked proto.Inline for calls run on the reader
+	callers   *remoteCallers  // the peer's callers of hornbeam_hooks, as the protocol server reaches them
 	cancel    context.CancelFunc
 
 	out    chan frame    // frames queued while a write was in progress
@@ -88,7 +90,8 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 	_ = nc.SetReadDeadline(deadline)
 	_ = nc.SetWriteDeadline(deadline)
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
-	c.readerCtx = context.WithValue(c.ctx, readerCallKey{}, true)
+	c.readerCtx = proto.Inline(c.ctx)
+	c.callers = &remoteCallers{c}
 	return c
 }
 
@@ -226,14 +229,6 @@ func (c *conn) runCall(f func(flush bool)) {
 	if err != nil {
 		c.n.log.Debug("node: flush failed", "peer", c.peer, "error", err)
 	}
-}
-
-// readerCallKey marks the context of calls run on a connection's reader.
-type readerCallKey struct{}
-
-// onReader reports whether ctx is that of a call run on a connection's reader, whose goroutine is its own.
-func onReader(ctx context.Context) bool {
-	return ctx.Value(readerCallKey{}) != nil
 }
 
 // handOff moves reading to a new goroutine if the reader is still inline in the call the watchdog saw; it

@@ -8,6 +8,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/ergo-services/ergo/lib"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // Registered names the connection answers itself instead of routing to ergo.
@@ -102,7 +103,7 @@ func (c *conn) badPayload(op int, payload []byte, err error) {
 		return
 	}
 	if from, ok := genCallFrom(payload); ok {
-		c.reply(from, errorTerm("badterm", []byte(err.Error())))
+		c.reply(from, proto.Badterm(err))
 	}
 }
 
@@ -419,11 +420,6 @@ func genCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
 		return nil, nil, false
 	}
 	return t[1], t[2], true
-}
-
-// errorTerm builds {error, {Kind, Detail}}.
-func errorTerm(kind etf.Atom, detail etf.Term) etf.Tuple {
-	return etf.Tuple{atomError, etf.Tuple{kind, detail}}
 }
 
 // reasonString renders an exit reason for ergo, which keeps reasons as strings.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -54,7 +55,7 @@ func testEngine(t testing.TB) *hooks.Engine {
 	require.NoError(t, e.Register("echo", hooks.Func(func(_ context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
 		switch action {
 		case "echo":
-			return etf.Tuple{atomOK, args[0]}, nil
+			return etf.Tuple{proto.AtomOK, args[0]}, nil
 		case "count":
 			n, _ := etf.Int(args[0])
 			return iter.Seq[any](func(yield func(any) bool) {
@@ -67,7 +68,7 @@ func testEngine(t testing.TB) *hooks.Engine {
 		case "sleep":
 			ms, _ := etf.Int(args[0])
 			time.Sleep(time.Duration(ms) * time.Millisecond)
-			return etf.Tuple{atomOK, args[0]}, nil
+			return etf.Tuple{proto.AtomOK, args[0]}, nil
 		}
 		return nil, hooks.UnknownAction(action)
 	})))

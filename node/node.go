@@ -144,7 +144,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Flags:     flags,
 		TLS:       opts.TLS,
 		Handshake: newHandshake(n.log),
-		Proto:     &proto{n: n},
+		Proto:     &distProto{n: n},
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
 	if err != nil {
@@ -199,4 +199,9 @@ func (n *Node) shutdown() {
 		n.srv.stop()
 		n.watch.stop()
 	})
+}
+
+// makeRef returns a new reference of this node.
+func (n *Node) makeRef() etf.Ref {
+	return n.ergo.MakeRef()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -195,9 +196,9 @@ func TestTwoNodesInOneProcess(t *testing.T) {
 	b := startNode(t, e)
 	p, err := a.ergo.Spawn("", gen.ProcessOptions{}, &caller2{})
 	require.NoError(t, err)
-	r, err := p.Direct(etf.Tuple{etf.Atom(b.Name()), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{etf.Tuple{etf.Atom("x"), []byte("y")}}, etf.Map{}}})
+	r, err := p.Direct(etf.Tuple{etf.Atom(b.Name()), etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{etf.Tuple{etf.Atom("x"), []byte("y")}}, etf.Map{}}})
 	require.NoError(t, err)
-	require.True(t, etf.Equal(etf.Tuple{atomOK, etf.Tuple{etf.Atom("x"), []byte("y")}}, r), "got %v", r)
+	require.True(t, etf.Equal(etf.Tuple{proto.AtomOK, etf.Tuple{etf.Atom("x"), []byte("y")}}, r), "got %v", r)
 }
 
 // caller2 is an ergo process that makes a gen_server call to hornbeam_hooks on another node for a Direct request

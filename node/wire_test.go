@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -49,8 +50,8 @@ func TestEncodeFrameSegments(t *testing.T) {
 	}
 	tag := etf.ImproperList{Elems: []etf.Term{atomAlias}, Tail: etf.Ref{Node: "n@h", ID: [5]uint32{1}}}
 	for _, msg := range []etf.Term{
-		etf.Tuple{tag, etf.Tuple{atomOK, big}},
-		etf.Tuple{tag, etf.Tuple{atomOK, etf.List{big, []byte("x"), big}}},
+		etf.Tuple{tag, etf.Tuple{proto.AtomOK, big}},
+		etf.Tuple{tag, etf.Tuple{proto.AtomOK, etf.List{big, []byte("x"), big}}},
 		etf.List{etf.Tuple{big}, int64(1)},
 		big,
 	} {
