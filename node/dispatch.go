@@ -32,9 +32,9 @@ func (c *conn) handlePacket(b []byte) {
 		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
 		return
 	}
-	c.load.packets++
+	c.load.Packets++
 	if op, ok := monitorsServedName(b); ok {
-		c.load.countCaller(op)
+		c.load.CountCaller(op == opMonitorP)
 		return
 	}
 	dec := c.decoder(b)
@@ -45,7 +45,7 @@ func (c *conn) handlePacket(b []byte) {
 	}
 	var payload etf.Term
 	if rest := b[1+n:]; len(rest) > 0 {
-		c.load.messages++
+		c.load.Messages++
 		if payload, err = dec.Decode(rest); err != nil {
 			c.badPayload(op, rest, err)
 			return

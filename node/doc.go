@@ -20,7 +20,7 @@
 // has many gen_server calls in flight (its monitors on hornbeam_hooks tell how many, reads that bring several
 // requests that they come at once), the reader instead sleeps up to Options.Coalesce after a read that brought
 // a whole call, so the requests that come meanwhile are served and answered in one batch; the sleep is a third
-// of the peer's round trip, measured by Little's law, and none below 80 µs (rawSocket in rawio.go). An idle
+// of the peer's round trip, measured by Little's law, and none below 80 µs (rawio.Socket, in node/internal/rawio). An idle
 // connection ticks every Options.TickInterval and answers ticks; a peer silent for four to five intervals is
 // dropped.
 //

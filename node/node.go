@@ -15,6 +15,7 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node/internal/rawio"
 )
 
 // Defaults of Options.
@@ -107,7 +108,7 @@ type Node struct {
 	connsMu sync.Mutex
 	conns   map[string]*conn // serving connections by peer name
 
-	watch *watchdog
+	watch *rawio.Watchdog
 
 	stopOnce sync.Once
 	done     chan struct{}
@@ -128,7 +129,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
 		conns: make(map[string]*conn),
-		watch: newWatchdog(),
+		watch: rawio.NewWatchdog(),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.srv = newServer(n)
@@ -149,7 +150,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	})
 	if err != nil {
 		n.cancel()
-		n.watch.stop()
+		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.ergo = en
@@ -157,7 +158,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err != nil {
 		en.Stop()
 		n.cancel()
-		n.watch.stop()
+		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
 	}
 	n.srv.start(p)
@@ -197,7 +198,7 @@ func (n *Node) shutdown() {
 		n.cancel()
 		n.ergo.Stop()
 		n.srv.stop()
-		n.watch.stop()
+		n.watch.Stop()
 	})
 }
 
