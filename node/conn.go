@@ -103,6 +103,7 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 	c.n.connsMu.Lock()
 	c.n.conns[c.peer] = c
 	c.n.connsMu.Unlock()
+	c.n.served.peer(c, true)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -128,7 +129,7 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 		delete(c.n.conns, c.peer)
 	}
 	c.n.connsMu.Unlock()
-	c.n.srv.peerDown(c)
+	c.n.served.peer(c, false)
 }
 
 // stop ends the connection's loops and cancels its handlers' context; it may be called more than once.

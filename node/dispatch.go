@@ -11,13 +11,6 @@ import (
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
-// Registered names the connection answers itself instead of routing to ergo.
-const (
-	nameHooks     = etf.Atom("hornbeam_hooks")
-	nameNetKernel = etf.Atom("net_kernel")
-	nameRex       = etf.Atom("rex")
-)
-
 var (
 	atomGenCall = etf.Atom("$gen_call")
 	atomGenCast = etf.Atom("$gen_cast")
@@ -33,7 +26,7 @@ func (c *conn) handlePacket(b []byte) {
 		return
 	}
 	c.load.Packets++
-	if op, ok := monitorsServedName(b); ok {
+	if op, ok := monitorsServedName(b, c.n.served.lasting); ok {
 		c.load.CountCaller(op == opMonitorP)
 		return
 	}
@@ -212,30 +205,19 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 	return fmt.Errorf("node: unknown control operation %d", op)
 }
 
-// deliver hands a message sent to a local pid to the hooks server or to ergo.
+// deliver hands a message sent to a local pid to the service of the pid (served.go) or to ergo.
 func (c *conn) deliver(from, to etf.Pid, payload etf.Term) error {
-	if to == c.n.srv.pid {
-		c.n.srv.handleRemote(c, from, payload)
+	if svc := c.n.served.pid(to); svc != nil && svc.message != nil && svc.message(c, from, to, payload) {
 		return nil
 	}
 	return c.route(func() error { return c.router.RouteSend(from, to, toErgo(payload)) })
 }
 
-// deliverReg hands a message sent to a registered name to its fast path or to ergo.
+// deliverReg hands a message sent to a registered name to the service of the name (served.go) or to ergo.
 func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
-	switch name {
-	case nameHooks:
-		c.n.srv.handleRemote(c, from, payload)
-		return nil
-	case nameRex:
-		if c.n.srv.handleRex(c, payload) {
-			return nil
-		}
-	case nameNetKernel:
-		if from, req, ok := genCall(payload); ok {
-			if t, ok := req.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("is_auth") {
-				return c.reply(from, etf.Atom("yes"))
-			}
+	if svc := c.n.served.name(name); svc != nil {
+		if taken, err := svc.message(c, from, payload); taken {
+			return err
 		}
 	}
 	return c.route(func() error {
@@ -267,10 +249,11 @@ func (c *conn) route(deliver func() error) error {
 	}
 }
 
-// exitSignal routes an exit signal: one that reaches an erpc call stops it, a link exit goes to ergo's router,
-// and an exit/2 other than normal ends the ergo process it names (ergo processes do not trap exits).
+// exitSignal routes an exit signal: one that reaches a served pid goes to its service (an erpc call stops), a
+// link exit goes to ergo's router, and an exit/2 other than normal ends the ergo process it names (ergo
+// processes do not trap exits).
 func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
-	if c.n.srv.killCall(to) {
+	if svc := c.n.served.pid(to); svc != nil && svc.exit != nil && svc.exit(c, from, to, reason) {
 		return nil
 	}
 	if link {
@@ -290,14 +273,14 @@ func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
 func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 	switch t := target.(type) {
 	case etf.Pid:
-		if c.n.srv.monitorCall(c, from, t, ref) {
+		if svc := c.n.served.pid(t); svc != nil && svc.monitor != nil && svc.monitor(c, from, t, ref) {
 			return nil
 		}
 		return c.router.RouteMonitor(from, t, ref)
 	case etf.Atom:
-		if servedHere(t) {
-			// hornbeam_hooks and rex live as long as the node, and the node's end closes the connection, which
-			// the peer reports as noconnection: no table is needed for these monitors.
+		if svc := c.n.served.name(t); svc != nil && svc.lasting {
+			// The name lives as long as the node, and the node's end closes the connection, which the peer
+			// reports as noconnection: no table is needed for these monitors.
 			return nil
 		}
 		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.n.name}, ref)
@@ -309,21 +292,22 @@ func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 	switch t := target.(type) {
 	case etf.Pid:
-		if c.n.srv.demonitorCall(t) {
+		if svc := c.n.served.pid(t); svc != nil && svc.demonitor != nil && svc.demonitor(c, from, t, ref) {
 			return nil
 		}
 	case etf.Atom:
-		if servedHere(t) {
+		if svc := c.n.served.name(t); svc != nil && svc.lasting {
 			return nil
 		}
 	}
 	return c.router.RouteDemonitor(from, ref)
 }
 
-// monitorsServedName reports, from the bytes alone, whether packet is a MONITOR_P or DEMONITOR_P on
-// hornbeam_hooks or rex, which need nothing done (see monitor), and which of the two. gen_server:call sends one
-// of each per call, so they are recognized without being decoded.
-func monitorsServedName(packet []byte) (int, bool) {
+// monitorsServedName reports, from the bytes alone, whether packet is a MONITOR_P or DEMONITOR_P on a name
+// that lasting says lives as long as the node (hornbeam_hooks, rex), which need nothing done (see monitor),
+// and which of the two. gen_server:call sends one of each per call, so they are recognized without being
+// decoded.
+func monitorsServedName(packet []byte, lasting func(name []byte) bool) (int, bool) {
 	// 112, then the control message {Op, FromPid, Name, Ref}.
 	if len(packet) < 1 {
 		return 0, false
@@ -344,13 +328,7 @@ func monitorsServedName(packet []byte) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return op, servedHere(etf.Atom(name))
-}
-
-// servedHere reports whether the registered name is served by the connection itself rather than by an ergo
-// process.
-func servedHere(name etf.Atom) bool {
-	return name == nameHooks || name == nameRex
+	return op, lasting(name)
 }
 
 // monitorExit delivers the end of a remote process that a local one monitored.

@@ -108,7 +108,8 @@ type Node struct {
 	connsMu sync.Mutex
 	conns   map[string]*conn // serving connections by peer name
 
-	watch *rawio.Watchdog
+	watch  *rawio.Watchdog
+	served services // names and pids served by Go code, and peer watchers (served.go)
 
 	stopOnce sync.Once
 	done     chan struct{}
@@ -162,6 +163,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
 	}
 	n.srv.start(p)
+	n.serveBuiltins()
 	close(n.ready)
 	n.ctxWatch.Add(1)
 	go func() {

@@ -277,40 +277,27 @@ func (s *server) isRPCPid(pid etf.Pid) bool {
 	return pid.Node == etf.Atom(s.n.name) && pid.ID>>32 == rpcPidSerial
 }
 
-// killCall stops the erpc call running as to (an exit signal reached it); false when to is no such pid.
-func (s *server) killCall(to etf.Pid) bool {
-	if !s.isRPCPid(to) {
-		return false
-	}
+// killCall stops the erpc call running as to, if it still runs: an exit signal reached it.
+func (s *server) killCall(to etf.Pid) {
 	if rc := s.call(to); rc != nil {
 		rc.cancel()
 	}
-	return true
 }
 
 // monitorCall makes from monitor the erpc call to under ref; a call that has ended answers noproc at once.
-// False when to is no erpc pid.
-func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) bool {
-	if !s.isRPCPid(to) {
-		return false
-	}
+func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) {
 	if rc := s.call(to); rc != nil && rc.from == from && rc.req == ref {
 		rc.monitored.Store(true)
-		return true
+		return
 	}
 	if err := c.send(etf.Tuple{opMonitorPExit, to, from, ref, atomNoproc}, nil, false); err != nil {
 		s.n.log.Debug("node: noproc not sent", "peer", c.peer, "error", err)
 	}
-	return true
 }
 
-// demonitorCall removes the monitor on the erpc call to; false when to is no erpc pid.
-func (s *server) demonitorCall(to etf.Pid) bool {
-	if !s.isRPCPid(to) {
-		return false
-	}
+// demonitorCall removes the monitor on the erpc call to.
+func (s *server) demonitorCall(to etf.Pid) {
 	if rc := s.call(to); rc != nil {
 		rc.monitored.Store(false)
 	}
-	return true
 }
