@@ -41,30 +41,35 @@ func Parse(t etf.Term) (Request, bool) {
 	}
 	for i := range ops {
 		if o := &ops[i]; tt[0] == o.name {
-			if len(tt) < o.minLen || len(tt) > o.maxLen || !o.parse(tt, &r) {
+			if len(tt) < o.minLen || len(tt) > o.maxLen {
 				return r, false
 			}
-			r.Op = o.name
-			return r, true
+			// The row's parser fills a Request of its own: r, handed to a func value, would escape.
+			p, ok := o.parse(tt)
+			if !ok {
+				return r, false
+			}
+			p.Op, p.Term = o.name, t
+			return p, true
 		}
 	}
 	return r, false
 }
 
 // parseCall reads {Op, AppPath, Action, Args, Kwargs} or {Op, AppPath, Action, Args, Kwargs, Opts}.
-func parseCall(t etf.Tuple, r *Request) bool {
+func parseCall(t etf.Tuple) (r Request, ok bool) {
 	r.Window = hooks.DefaultWindow
 	appPath, ok1 := etf.Text(t[1])
 	action, ok2 := etf.Text(t[2])
 	args, ok3 := etf.Elems(t[3])
 	kwargs, ok4 := t[4].(etf.Map)
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return false
+		return r, false
 	}
 	if len(t) == 6 {
 		m, ok := t[5].(etf.Map)
 		if !ok {
-			return false
+			return r, false
 		}
 		for _, p := range m {
 			v, ok := etf.Int(p.Value)
@@ -74,43 +79,44 @@ func parseCall(t etf.Tuple, r *Request) bool {
 			case p.Key == AtomWindow && ok && v > 0:
 				r.Window = v
 			case p.Key == AtomTimeout || p.Key == AtomWindow:
-				return false
+				return r, false
 			}
 		}
 	}
 	r.Call = hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}
-	return true
+	return r, true
 }
 
 // parseTask reads {Op, TaskId}.
-func parseTask(t etf.Tuple, r *Request) bool {
+func parseTask(t etf.Tuple) (r Request, ok bool) {
 	id, ok := t[1].([]byte)
 	r.Task = hooks.TaskID(id)
-	return ok
+	return r, ok
 }
 
 // parseAwait reads {await_result, TaskId, Timeout}.
-func parseAwait(t etf.Tuple, r *Request) bool {
-	timeout, ok := ParseTimeout(t[2])
+func parseAwait(t etf.Tuple) (Request, bool) {
+	r, ok := parseTask(t)
+	timeout, ok2 := ParseTimeout(t[2])
 	r.Timeout = timeout
-	return ok && parseTask(t, r)
+	return r, ok && ok2
 }
 
 // parseAppPath reads {Op, AppPath}.
-func parseAppPath(t etf.Tuple, r *Request) bool {
-	appPath, ok := etf.Text(t[1])
-	r.AppPath = appPath
-	return ok
+func parseAppPath(t etf.Tuple) (r Request, ok bool) {
+	r.AppPath, ok = etf.Text(t[1])
+	return r, ok
 }
 
 // parseReg reads {reg, AppPath, {erlang, Server}}.
-func parseReg(t etf.Tuple, r *Request) bool {
-	spec, ok := t[2].(etf.Tuple)
-	if !ok || len(spec) != 2 || spec[0] != AtomErlang || !parseAppPath(t, r) {
-		return false
+func parseReg(t etf.Tuple) (Request, bool) {
+	r, ok := parseAppPath(t)
+	spec, ok2 := t[2].(etf.Tuple)
+	if !ok || !ok2 || len(spec) != 2 || spec[0] != AtomErlang {
+		return r, false
 	}
 	r.Server, ok = spec[1].(etf.Pid)
-	return ok
+	return r, ok
 }
 
 // ParseTimeout reads a timeout: milliseconds, or infinity (a negative duration, as hooks.Engine.AwaitResult

@@ -123,7 +123,7 @@ func (s *Server) Serve(ctx context.Context, cl Caller, r Request) (reply etf.Ter
 type op struct {
 	name           etf.Atom
 	minLen, maxLen int
-	parse          func(t etf.Tuple, r *Request) bool
+	parse          func(t etf.Tuple) (Request, bool)
 	serve          func(s *Server, ctx context.Context, cl Caller, r Request) (etf.Term, func())
 }
 
