@@ -22,10 +22,10 @@ type portPeer struct {
 	out  *etf.PacketReader
 	outR *io.PipeReader
 	pw   *etf.PacketWriter
-	done chan error // ServePort's result
+	done chan error // Serve's result
 }
 
-// startPort runs ServePort with the test engine; cleanup closes its input and waits for it.
+// startPort runs Serve with the test engine; cleanup closes its input and waits for it.
 func startPort(t *testing.T) *portPeer {
 	t.Helper()
 	r, in := io.Pipe()
