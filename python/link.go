@@ -241,9 +241,9 @@ func (l *link) reply(id int64, v etf.Term, err error) {
 	}
 }
 
-// request strips a request frame {Op, Id, Args...} of its id and reads the hooks-protocol request
+// hooksRequest strips a request frame {Op, Id, Args...} of its id and reads the hooks-protocol request
 // {Op, Args...} left; a stream's window, its last element, is read apart (window set, -1 for none).
-func request(msg etf.Tuple) (r proto.Request, window int64, ok bool) {
+func hooksRequest(msg etf.Tuple) (r proto.Request, window int64, ok bool) {
 	window = -1
 	req := append(etf.Tuple{msg[0]}, msg[2:]...)
 	if msg[0] == proto.AtomStream {
@@ -286,7 +286,7 @@ func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
 	default:
 		return false
 	}
-	r, window, ok := request(msg)
+	r, window, ok := hooksRequest(msg)
 	if !ok {
 		return false
 	}
