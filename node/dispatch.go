@@ -200,13 +200,13 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 		if r.err != nil {
 			return r.err
 		}
-		return c.monitorExit(r.term(1), ref, reason)
+		return c.monitorExit(r.term(1), r.term(2), ref, reason)
 	case opPayloadMonitorExit:
 		ref := r.ref(3)
 		if r.err != nil {
 			return r.err
 		}
-		return c.monitorExit(r.term(1), ref, payload)
+		return c.monitorExit(r.term(1), r.term(2), ref, payload)
 	case opSpawnRequest, opSpawnRequestTT:
 		return c.spawnRequest(&r, payload)
 	case opSpawnReply, opSpawnReplyTT:
@@ -347,10 +347,13 @@ func monitorsServedName(packet []byte, lasting func(name []byte) bool) (int, boo
 	return op, lasting(name)
 }
 
-// monitorExit delivers the end of a remote process that a local one monitored.
-func (c *conn) monitorExit(terminated etf.Term, ref etf.Ref, reason etf.Term) error {
-	if c.n.srv.monitorDown(ref, reason) {
-		return nil
+// monitorExit delivers the end of a remote process that watcher, a local pid, monitored: to the service of
+// watcher when Go code serves it, else to ergo.
+func (c *conn) monitorExit(terminated, watcher etf.Term, ref etf.Ref, reason etf.Term) error {
+	if to, ok := watcher.(etf.Pid); ok {
+		if svc := c.n.served.pid(to); svc != nil && svc.down != nil && svc.down(c, terminated, ref, reason) {
+			return nil
+		}
 	}
 	switch t := terminated.(type) {
 	case etf.Pid:

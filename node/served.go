@@ -9,8 +9,9 @@ import (
 
 // Served names and pids: Go code that stands for a registered name or a pid of this node where no ergo process
 // does, and what hears of peers coming and going. This is the one place to plug such code into dispatch: a
-// message, exit, monitor or demonitor from a peer that names a served name or pid goes to its service, on the
-// connection's reader, before ergo is asked; whatever a service declines goes on to ergo. Start registers
+// message, exit, monitor or demonitor from a peer that names a served name or pid, and the end of a remote
+// process that a served pid monitored, go to its service, on the connection's reader, before ergo is asked;
+// whatever a service declines goes on to ergo. Start registers
 // hornbeam_hooks, rex and net_kernel as names, and the pid of hornbeam_hooks and the erpc call pids as pids.
 
 // nameService serves a registered name of this node.
@@ -24,13 +25,16 @@ type nameService struct {
 }
 
 // pidService serves pids of this node that no ergo process backs. Any func but owns may be nil, which leaves
-// that signal to ergo; each returns whether it took the signal.
+// that signal to ergo; each returns whether it took the signal. message, exit, monitor and demonitor come from
+// a peer's process to the served pid to; down is the end (MONITOR_P_EXIT) of a process on c's peer, terminated
+// (a pid or a name), that the served pid monitored under ref.
 type pidService struct {
 	owns      func(pid etf.Pid) bool
 	message   func(c *conn, from, to etf.Pid, msg etf.Term) bool
 	exit      func(c *conn, from, to etf.Pid, reason etf.Term) bool
 	monitor   func(c *conn, from, to etf.Pid, ref etf.Ref) bool
 	demonitor func(c *conn, from, to etf.Pid, ref etf.Ref) bool
+	down      func(c *conn, terminated etf.Term, ref etf.Ref, reason etf.Term) bool
 }
 
 // peerWatcher hears of a peer's connection being served (up) and ending (down).
@@ -147,6 +151,7 @@ func (n *Node) serveBuiltins() {
 	n.served.servePids(pidService{
 		owns:    func(pid etf.Pid) bool { return pid == s.pid },
 		message: func(c *conn, from, _ etf.Pid, msg etf.Term) bool { return hooksMsg(c, from, msg) },
+		down:    func(_ *conn, _ etf.Term, ref etf.Ref, reason etf.Term) bool { return s.monitorDown(ref, reason) },
 	})
 	n.served.servePids(pidService{
 		owns:      s.isRPCPid,
