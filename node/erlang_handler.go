@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -218,29 +217,14 @@ func (st *erlangStream) Next(ctx context.Context) (etf.Term, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		switch m := msg.(type) {
-		case etf.Atom:
-			if m == proto.AtomDone {
-				st.end = io.EOF
+		pending, end, ok := proto.AppendStreamMsg(st.pending, msg)
+		if ok {
+			st.pending = pending
+			if end != nil {
+				st.end = end
 				st.forget()
-				continue
 			}
-		case etf.Tuple:
-			if len(m) == 2 && m[0] == proto.AtomChunk {
-				st.pending = append(st.pending, m[1])
-				continue
-			}
-			if len(m) == 2 && m[0] == proto.AtomChunks {
-				if l, ok := etf.Elems(m[1]); ok {
-					st.pending = append(st.pending, l...)
-					continue
-				}
-			}
-			if len(m) == 2 && m[0] == proto.AtomError {
-				st.end = hooks.FromReason(m[1])
-				st.forget()
-				continue
-			}
+			continue
 		}
 		st.end = hooks.BadArg("node: unexpected stream message " + fmt.Sprint(msg))
 		st.forget()

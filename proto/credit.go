@@ -133,6 +133,30 @@ func chunksMsg(batch etf.List) etf.Term {
 	return etf.Tuple{AtomChunks, append(etf.List(nil), batch...)}
 }
 
+// AppendStreamMsg reads a stream message as a consumer gets it and appends its chunks to dst: {chunk, C} and
+// {chunks, [C]} give their chunks, done gives end io.EOF, and {error, Reason} gives end the *hooks.Error of
+// Reason. ok is false for anything else, and dst is then returned as it was.
+func AppendStreamMsg(dst []etf.Term, msg etf.Term) (chunks []etf.Term, end error, ok bool) {
+	if msg == AtomDone {
+		return dst, io.EOF, true
+	}
+	t, isTuple := msg.(etf.Tuple)
+	if !isTuple || len(t) != 2 {
+		return dst, nil, false
+	}
+	switch t[0] {
+	case AtomChunk:
+		return append(dst, t[1]), nil, true
+	case AtomChunks:
+		if l, ok := etf.Elems(t[1]); ok {
+			return append(dst, l...), nil, true
+		}
+	case AtomError:
+		return dst, hooks.FromReason(t[1]), true
+	}
+	return dst, nil, false
+}
+
 // pull takes src's chunks, one per credit, into items until the end, a failure, or ctx's end.
 func pull(ctx context.Context, src hooks.Stream, credit *Credit, items chan<- streamItem) {
 	for {

@@ -228,3 +228,28 @@ func TestCreditWaits(t *testing.T) {
 		t.Fatal("granted: got false; want true")
 	}
 }
+
+func TestAppendStreamMsg(t *testing.T) {
+	tests := []struct {
+		name   string
+		msg    etf.Term
+		chunks int
+		end    bool
+		ok     bool
+	}{
+		{"chunk", etf.Tuple{AtomChunk, int64(1)}, 2, false, true},
+		{"chunks", etf.Tuple{AtomChunks, etf.List{int64(1), int64(2)}}, 3, false, true},
+		{"done", AtomDone, 1, true, true},
+		{"error", etf.Tuple{AtomError, etf.Atom("boom")}, 1, true, true},
+		{"chunks not a list", etf.Tuple{AtomChunks, int64(1)}, 1, false, false},
+		{"other", etf.Atom("what"), 1, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chunks, end, ok := AppendStreamMsg([]etf.Term{int64(0)}, tt.msg)
+			if len(chunks) != tt.chunks || (end != nil) != tt.end || ok != tt.ok {
+				t.Fatalf("got %v, %v, %v; want %d chunks, end %v, ok %v", chunks, end, ok, tt.chunks, tt.end, tt.ok)
+			}
+		})
+	}
+}
