@@ -44,7 +44,7 @@ type Options struct {
 	// MakeRef makes the references of streams.
 	MakeRef func() etf.Ref
 	// Register serves {reg, AppPath, {erlang, Server}} and returns its reply; it is called with a Server on
-	// another node. Required for a server whose callers may send reg.
+	// another node. When nil, reg is answered as a bad request.
 	Register func(appPath string, server etf.Pid) etf.Term
 	// Logger receives the server's logs; slog.Default() when nil.
 	Logger *slog.Logger
