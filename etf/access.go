@@ -1,5 +1,7 @@
 package etf
 
+import "math/big"
+
 // Text returns the name of an atom or the bytes of a binary as a string; ok is
 // false for any other term. Protocols use it for names that may come either way.
 func Text(t Term) (s string, ok bool) {
@@ -27,4 +29,19 @@ func Elems(t Term) (elems []Term, ok bool) {
 		return elems, true
 	}
 	return nil, false
+}
+
+// Int returns t as an int when it is an integer that fits one.
+func Int(t Term) (int, bool) {
+	switch v := t.(type) {
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	case *big.Int:
+		if v.IsInt64() {
+			return int(v.Int64()), true
+		}
+	}
+	return 0, false
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // Calls from Go to Erlang processes. They go out from hornbeam_hooks, as gen_server:call does: a MONITOR_P on
@@ -96,7 +97,7 @@ func (n *Node) RPC(ctx context.Context, node, m, f string, args ...etf.Term) (et
 	if a == nil {
 		a = etf.List{}
 	}
-	r, err := n.Call(ctx, etf.Tuple{nameRex, etf.Atom(node)}, etf.Tuple{atomCall, etf.Atom(m), etf.Atom(f), a, atomUser})
+	r, err := n.Call(ctx, etf.Tuple{nameRex, etf.Atom(node)}, etf.Tuple{proto.AtomCall, etf.Atom(m), etf.Atom(f), a, atomUser})
 	if err != nil {
 		return nil, err
 	}

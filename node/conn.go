@@ -14,6 +14,8 @@ import (
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/node/internal/rawio"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // errClosed is returned by sends on a connection that has stopped.
@@ -33,7 +35,8 @@ type conn struct {
 	router   ergonode.CoreRouter
 
 	ctx       context.Context // cancelled when the connection stops; handlers started for it watch it
-	readerCtx context.Context // ctx, marked for calls run on the reader (see onReader)
+	readerCtx context.Context // ctx, marked proto.Inline for calls run on the reader
+	callers   *remoteCallers  // the peer's callers of hornbeam_hooks, as the protocol server reaches them
 	cancel    context.CancelFunc
 
 	out    chan frame    // frames queued while a write was in progress
@@ -50,9 +53,8 @@ type conn struct {
 	heard uint64 // bytesIn when the read deadline was last renewed
 
 	r         *bufio.Reader // owned by the goroutine that reads, see runCall
-	load      linkLoad      // the peer's packets as the reader counts them, for a plain TCP link's rawSocket
-	reader    atomic.Uint64 // generation and state of the reader
-	inlineAt  atomic.Int64  // when the reader's current inline call started, in monoNow's nanoseconds
+	load      rawio.Load    // the peer's packets as the reader counts them, for a plain TCP link's rawio.Socket
+	rd        rawio.Reader  // generation and state of the reader, for the node's watchdog
 	readEnded chan struct{} // closed when the reader stops for good
 	readErr   error         // why; set before readEnded is closed
 	unflushed atomic.Bool   // a reply was buffered without a flush; the reader flushes before it waits
@@ -76,7 +78,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		lib.ReleaseBuffer(d.Buffer)
 	}
 	sock := io.ReadWriter(nc)
-	if raw := newRawSocket(nc, max(n.opts.Coalesce, 0), &c.load); raw != nil {
+	if raw := rawio.NewSocket(nc, max(n.opts.Coalesce, 0), &c.load); raw != nil {
 		sock = raw
 	}
 	c.w = bufio.NewWriterSize(sock, 64<<10)
@@ -88,7 +90,9 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 	_ = nc.SetReadDeadline(deadline)
 	_ = nc.SetWriteDeadline(deadline)
 	c.ctx, c.cancel = context.WithCancel(n.ctx)
-	c.readerCtx = context.WithValue(c.ctx, readerCallKey{}, true)
+	c.readerCtx = proto.Inline(c.ctx)
+	c.callers = &remoteCallers{c}
+	c.rd.HandOff = func(gen uint64) { n.srv.spawn(func() { c.read(gen) }) }
 	return c
 }
 
@@ -99,6 +103,7 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 	c.n.connsMu.Lock()
 	c.n.conns[c.peer] = c
 	c.n.connsMu.Unlock()
+	c.n.served.peer(c, true)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -108,10 +113,10 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 		// Wake the reader if it still waits on a live socket.
 		_ = c.nc.SetReadDeadline(time.Now())
 	}()
-	c.n.watch.add(c)
+	c.n.watch.Add(&c.rd)
 	c.read(0)
 	<-c.readEnded
-	c.n.watch.remove(c)
+	c.n.watch.Remove(&c.rd)
 	if err := c.readErr; err != nil && !errors.Is(err, io.EOF) {
 		c.n.log.Info("node: connection lost", "peer", c.peer, "error", err)
 	}
@@ -124,7 +129,7 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 		delete(c.n.conns, c.peer)
 	}
 	c.n.connsMu.Unlock()
-	c.n.srv.peerDown(c)
+	c.n.served.peer(c, false)
 }
 
 // stop ends the connection's loops and cancels its handlers' context; it may be called more than once.
@@ -190,18 +195,11 @@ func (c *conn) readLoop(gen uint64) error {
 		}
 		c.msgsIn.Add(1)
 		c.handlePacket(b)
-		if c.reader.Load()>>readerStateBits != gen {
+		if c.rd.Gen() != gen {
 			return errHandedOff
 		}
 	}
 }
-
-// The reader word packs the reader's generation (high bits) and its state (the low bit): set while it runs a
-// call inline. The watchdog moves a reader that stays inline to the next generation, reading.
-const (
-	readerInline    = 1
-	readerStateBits = 1
-)
 
 // runCall runs f, a call for this connection's peer, on the reader itself: a quick call costs no goroutine and
 // no wakeup. When f is still running at a watchdog tick handOffAfter or more after it started, reading goes on
@@ -210,12 +208,10 @@ const (
 // to be written in one go.
 func (c *conn) runCall(f func(flush bool)) {
 	flush := c.r.Buffered() == 0
-	word := c.reader.Load()
-	c.inlineAt.Store(monoNow())
-	c.reader.Store(word | readerInline)
-	c.n.watch.poke()
+	word := c.rd.Enter()
+	c.n.watch.Poke()
 	f(flush)
-	if c.reader.CompareAndSwap(word|readerInline, word) || !c.unflushed.Load() {
+	if c.rd.Leave(word) || !c.unflushed.Load() {
 		return
 	}
 	// Reading was handed off, perhaps before this reply was buffered: the new reader may already be waiting,
@@ -226,25 +222,6 @@ func (c *conn) runCall(f func(flush bool)) {
 	if err != nil {
 		c.n.log.Debug("node: flush failed", "peer", c.peer, "error", err)
 	}
-}
-
-// readerCallKey marks the context of calls run on a connection's reader.
-type readerCallKey struct{}
-
-// onReader reports whether ctx is that of a call run on a connection's reader, whose goroutine is its own.
-func onReader(ctx context.Context) bool {
-	return ctx.Value(readerCallKey{}) != nil
-}
-
-// handOff moves reading to a new goroutine if the reader is still inline in the call the watchdog saw; it
-// reports whether it did.
-func (c *conn) handOff(word uint64) bool {
-	next := (word>>readerStateBits + 1) << readerStateBits
-	if !c.reader.CompareAndSwap(word, next) {
-		return false
-	}
-	c.n.srv.spawn(func() { c.read(next >> readerStateBits) })
-	return true
 }
 
 // pendingReader hands out the bytes that arrived with the handshake before the socket is read.

@@ -8,13 +8,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/ergo-services/ergo/lib"
 	"github.com/hornbeam-go/hornbeam/etf"
-)
-
-// Registered names the connection answers itself instead of routing to ergo.
-const (
-	nameHooks     = etf.Atom("hornbeam_hooks")
-	nameNetKernel = etf.Atom("net_kernel")
-	nameRex       = etf.Atom("rex")
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 var (
@@ -31,9 +25,9 @@ func (c *conn) handlePacket(b []byte) {
 		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
 		return
 	}
-	c.load.packets++
-	if op, ok := monitorsServedName(b); ok {
-		c.load.countCaller(op)
+	c.load.Packets++
+	if op, ok := monitorsServedName(b, c.n.served.lasting); ok {
+		c.load.CountCaller(op == opMonitorP)
 		return
 	}
 	dec := c.decoder(b)
@@ -44,7 +38,7 @@ func (c *conn) handlePacket(b []byte) {
 	}
 	var payload etf.Term
 	if rest := b[1+n:]; len(rest) > 0 {
-		c.load.messages++
+		c.load.Messages++
 		if payload, err = dec.Decode(rest); err != nil {
 			c.badPayload(op, rest, err)
 			return
@@ -53,6 +47,22 @@ func (c *conn) handlePacket(b []byte) {
 	if err := c.dispatch(op, ctl, payload); err != nil {
 		c.n.log.Warn("node: dropped a control message", "peer", c.peer, "control", ctl, "error", err)
 	}
+}
+
+// decoder decodes the terms of one packet. Binaries of a packet bigger than pooledFrameCap share its buffer
+// (such buffers never return to the pool), so a 10 MB binary is not copied twice.
+func (c *conn) decoder(packet []byte) etf.DecodeOptions {
+	return etf.DecodeOptions{MaxSize: c.n.opts.MaxMessageSize, AliasBinaries: len(packet) > pooledFrameCap}
+}
+
+// genCallFrom reads From out of a message that starts {'$gen_call', From, ...}, even when what follows From
+// does not decode.
+func genCallFrom(msg []byte) (etf.Term, bool) {
+	head, ok := etf.DecodeTupleHead(msg, 3, 2)
+	if !ok || head[0] != atomGenCall {
+		return nil, false
+	}
+	return head[1], true
 }
 
 // decodeControl decodes the control message of a pass-through packet and returns it with its operation and
@@ -65,7 +75,7 @@ func decodeControl(dec etf.DecodeOptions, packet []byte) (etf.Tuple, int, int, e
 	ctl, ok := term.(etf.Tuple)
 	op := 0
 	if ok && len(ctl) > 0 {
-		op, ok = smallInt(ctl[0])
+		op, ok = etf.Int(ctl[0])
 	}
 	if !ok {
 		return nil, 0, 0, fmt.Errorf("node: malformed control message %v", term)
@@ -102,7 +112,7 @@ func (c *conn) badPayload(op int, payload []byte, err error) {
 		return
 	}
 	if from, ok := genCallFrom(payload); ok {
-		c.reply(from, errorTerm("badterm", []byte(err.Error())))
+		c.reply(from, proto.Badterm(err))
 	}
 }
 
@@ -190,13 +200,13 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 		if r.err != nil {
 			return r.err
 		}
-		return c.monitorExit(r.term(1), ref, reason)
+		return c.monitorExit(r.term(1), r.term(2), ref, reason)
 	case opPayloadMonitorExit:
 		ref := r.ref(3)
 		if r.err != nil {
 			return r.err
 		}
-		return c.monitorExit(r.term(1), ref, payload)
+		return c.monitorExit(r.term(1), r.term(2), ref, payload)
 	case opSpawnRequest, opSpawnRequestTT:
 		return c.spawnRequest(&r, payload)
 	case opSpawnReply, opSpawnReplyTT:
@@ -211,30 +221,19 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 	return fmt.Errorf("node: unknown control operation %d", op)
 }
 
-// deliver hands a message sent to a local pid to the hooks server or to ergo.
+// deliver hands a message sent to a local pid to the service of the pid (served.go) or to ergo.
 func (c *conn) deliver(from, to etf.Pid, payload etf.Term) error {
-	if to == c.n.srv.pid {
-		c.n.srv.handleRemote(c, from, payload)
+	if svc := c.n.served.pid(to); svc != nil && svc.message != nil && svc.message(c, from, to, payload) {
 		return nil
 	}
 	return c.route(func() error { return c.router.RouteSend(from, to, toErgo(payload)) })
 }
 
-// deliverReg hands a message sent to a registered name to its fast path or to ergo.
+// deliverReg hands a message sent to a registered name to the service of the name (served.go) or to ergo.
 func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
-	switch name {
-	case nameHooks:
-		c.n.srv.handleRemote(c, from, payload)
-		return nil
-	case nameRex:
-		if c.n.srv.handleRex(c, payload) {
-			return nil
-		}
-	case nameNetKernel:
-		if from, req, ok := genCall(payload); ok {
-			if t, ok := req.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("is_auth") {
-				return c.reply(from, etf.Atom("yes"))
-			}
+	if svc := c.n.served.name(name); svc != nil {
+		if taken, err := svc.message(c, from, payload); taken {
+			return err
 		}
 	}
 	return c.route(func() error {
@@ -266,10 +265,11 @@ func (c *conn) route(deliver func() error) error {
 	}
 }
 
-// exitSignal routes an exit signal: one that reaches an erpc call stops it, a link exit goes to ergo's router,
-// and an exit/2 other than normal ends the ergo process it names (ergo processes do not trap exits).
+// exitSignal routes an exit signal: one that reaches a served pid goes to its service (an erpc call stops), a
+// link exit goes to ergo's router, and an exit/2 other than normal ends the ergo process it names (ergo
+// processes do not trap exits).
 func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
-	if c.n.srv.killCall(to) {
+	if svc := c.n.served.pid(to); svc != nil && svc.exit != nil && svc.exit(c, from, to, reason) {
 		return nil
 	}
 	if link {
@@ -289,14 +289,14 @@ func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
 func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 	switch t := target.(type) {
 	case etf.Pid:
-		if c.n.srv.monitorCall(c, from, t, ref) {
+		if svc := c.n.served.pid(t); svc != nil && svc.monitor != nil && svc.monitor(c, from, t, ref) {
 			return nil
 		}
 		return c.router.RouteMonitor(from, t, ref)
 	case etf.Atom:
-		if servedHere(t) {
-			// hornbeam_hooks and rex live as long as the node, and the node's end closes the connection, which
-			// the peer reports as noconnection: no table is needed for these monitors.
+		if svc := c.n.served.name(t); svc != nil && svc.lasting {
+			// The name lives as long as the node, and the node's end closes the connection, which the peer
+			// reports as noconnection: no table is needed for these monitors.
 			return nil
 		}
 		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.n.name}, ref)
@@ -308,71 +308,52 @@ func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 	switch t := target.(type) {
 	case etf.Pid:
-		if c.n.srv.demonitorCall(t) {
+		if svc := c.n.served.pid(t); svc != nil && svc.demonitor != nil && svc.demonitor(c, from, t, ref) {
 			return nil
 		}
 	case etf.Atom:
-		if servedHere(t) {
+		if svc := c.n.served.name(t); svc != nil && svc.lasting {
 			return nil
 		}
 	}
 	return c.router.RouteDemonitor(from, ref)
 }
 
-// monitorsServedName reports, from the bytes alone, whether packet is a MONITOR_P or DEMONITOR_P on
-// hornbeam_hooks or rex, which need nothing done (see monitor), and which of the two. gen_server:call sends one
-// of each per call, so they are recognized without being decoded.
-func monitorsServedName(packet []byte) (int, bool) {
-	// 112, 131, SMALL_TUPLE_EXT 4, SMALL_INTEGER_EXT op, then the pid, the name atom and the reference.
-	if len(packet) < 6 || packet[1] != versionByte || packet[2] != tagSmallTuple || packet[3] != 4 ||
-		packet[4] != tagSmallInteger || (packet[5] != opMonitorP && packet[5] != opDemonitorP) {
+// monitorsServedName reports, from the bytes alone, whether packet is a MONITOR_P or DEMONITOR_P on a name
+// that lasting says lives as long as the node (hornbeam_hooks, rex), which need nothing done (see monitor),
+// and which of the two. gen_server:call sends one of each per call, so they are recognized without being
+// decoded.
+func monitorsServedName(packet []byte, lasting func(name []byte) bool) (int, bool) {
+	// 112, then the control message {Op, FromPid, Name, Ref}.
+	if len(packet) < 1 {
 		return 0, false
 	}
-	i, ok := skipPid(packet, 6)
-	if !ok || i+2 > len(packet) || packet[i] != tagSmallAtomUTF8 {
+	ctl := packet[1:]
+	arity, i, ok := etf.PeekTuple(ctl)
+	if !ok || arity != 4 {
 		return 0, false
 	}
-	n := int(packet[i+1])
-	if i+2+n > len(packet) {
+	op, i, ok := etf.PeekSmallInt(ctl, i)
+	if !ok || (op != opMonitorP && op != opDemonitorP) {
 		return 0, false
 	}
-	name := etf.Atom(packet[i+2 : i+2+n])
-	return int(packet[5]), servedHere(name)
+	if i, ok = etf.SkipPid(ctl, i); !ok {
+		return 0, false
+	}
+	name, _, ok := etf.PeekAtom(ctl, i)
+	if !ok {
+		return 0, false
+	}
+	return op, lasting(name)
 }
 
-// skipPid returns the offset after the NEW_PID_EXT at packet[i].
-func skipPid(packet []byte, i int) (int, bool) {
-	if i+2 > len(packet) || packet[i] != tagNewPid {
-		return 0, false
-	}
-	switch packet[i+1] {
-	case tagSmallAtomUTF8:
-		if i+3 > len(packet) {
-			return 0, false
+// monitorExit delivers the end of a remote process that watcher, a local pid, monitored: to the service of
+// watcher when Go code serves it, else to ergo.
+func (c *conn) monitorExit(terminated, watcher etf.Term, ref etf.Ref, reason etf.Term) error {
+	if to, ok := watcher.(etf.Pid); ok {
+		if svc := c.n.served.pid(to); svc != nil && svc.down != nil && svc.down(c, terminated, ref, reason) {
+			return nil
 		}
-		i += 3 + int(packet[i+2])
-	case tagAtomUTF8:
-		if i+4 > len(packet) {
-			return 0, false
-		}
-		i += 4 + (int(packet[i+2])<<8 | int(packet[i+3]))
-	default:
-		return 0, false
-	}
-	i += newPidTail
-	return i, i <= len(packet)
-}
-
-// servedHere reports whether the registered name is served by the connection itself rather than by an ergo
-// process.
-func servedHere(name etf.Atom) bool {
-	return name == nameHooks || name == nameRex
-}
-
-// monitorExit delivers the end of a remote process that a local one monitored.
-func (c *conn) monitorExit(terminated etf.Term, ref etf.Ref, reason etf.Term) error {
-	if c.n.srv.monitorDown(ref, reason) {
-		return nil
 	}
 	switch t := terminated.(type) {
 	case etf.Pid:
@@ -436,11 +417,6 @@ func genCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
 		return nil, nil, false
 	}
 	return t[1], t[2], true
-}
-
-// errorTerm builds {error, {Kind, Detail}}.
-func errorTerm(kind etf.Atom, detail etf.Term) etf.Tuple {
-	return etf.Tuple{atomError, etf.Tuple{kind, detail}}
 }
 
 // reasonString renders an exit reason for ergo, which keeps reasons as strings.

@@ -7,6 +7,7 @@ import (
 
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // discardConn is a socket that reads nothing and swallows what is written.
@@ -24,7 +25,7 @@ func echoCallPacket(b *testing.B, peer string, arg etf.Term) []byte {
 	ref := etf.Ref{Node: etf.Atom(peer), Creation: 3, ID: [5]uint32{1, 2, 3}}
 	ctl := etf.Tuple{opRegSend, from, etf.Atom(""), nameHooks}
 	msg := etf.Tuple{atomGenCall, etf.Tuple{from, etf.ImproperList{Elems: []etf.Term{atomAlias}, Tail: ref}},
-		etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{arg}, etf.Map{}}}
+		etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{arg}, etf.Map{}}}
 	f, err := encodeFrame(ctl, msg, true)
 	if err != nil {
 		b.Fatal(err)

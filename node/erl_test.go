@@ -17,6 +17,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -54,9 +55,9 @@ func testEngine(t testing.TB) *hooks.Engine {
 	require.NoError(t, e.Register("echo", hooks.Func(func(_ context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
 		switch action {
 		case "echo":
-			return etf.Tuple{atomOK, args[0]}, nil
+			return etf.Tuple{proto.AtomOK, args[0]}, nil
 		case "count":
-			n, _ := smallInt(args[0])
+			n, _ := etf.Int(args[0])
 			return iter.Seq[any](func(yield func(any) bool) {
 				for i := range n {
 					if !yield(int64(i)) {
@@ -65,9 +66,9 @@ func testEngine(t testing.TB) *hooks.Engine {
 				}
 			}), nil
 		case "sleep":
-			ms, _ := smallInt(args[0])
+			ms, _ := etf.Int(args[0])
 			time.Sleep(time.Duration(ms) * time.Millisecond)
-			return etf.Tuple{atomOK, args[0]}, nil
+			return etf.Tuple{proto.AtomOK, args[0]}, nil
 		}
 		return nil, hooks.UnknownAction(action)
 	})))

@@ -3,12 +3,12 @@ package node
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // Erlang handlers (docs/protocol.md, "Erlang handlers"): {reg, AppPath, {erlang, Server}} makes Server, a pid on
@@ -16,12 +16,8 @@ import (
 // and the stream messages of its producers, come back to hornbeam_hooks.
 
 const (
-	atomErlang             = etf.Atom("erlang")
-	atomExitClass          = etf.Atom("exit")
-	atomHornbeamHandle     = etf.Atom("hornbeam_handle")
-	atomHornbeamHandleStrm = etf.Atom("hornbeam_handle_stream")
-	atomChunks             = etf.Atom("chunks")
-	atomNoconnection       = etf.Atom("noconnection")
+	atomExitClass    = etf.Atom("exit")
+	atomNoconnection = etf.Atom("noconnection")
 
 	// kindErlang is the hooks.Info Kind of Erlang handlers.
 	kindErlang = "erlang"
@@ -58,7 +54,7 @@ func (s *server) regErlang(appPath string, server etf.Pid) etf.Term {
 		s.handlerDown(h.mon, atomNoconnection)
 		return hooks.Reply(nil, err)
 	}
-	return atomOK
+	return proto.AtomOK
 }
 
 // handlerDown ends the Erlang handler monitored under mon with reason: its hook goes if it is still the one
@@ -87,21 +83,21 @@ func (h *erlangHandler) Describe() (string, etf.Term) { return kindErlang, h.ser
 // Execute calls the server with {hornbeam_handle, AppPath, Action, Args, Kwargs, Opts}; the engine applies the
 // result rule to its reply.
 func (h *erlangHandler) Execute(ctx context.Context, call hooks.Call) (etf.Term, error) {
-	return h.call(ctx, handleRequest(ctx, atomHornbeamHandle, call, etf.Map{}), false)
+	return h.call(ctx, handleRequest(ctx, proto.AtomHornbeamHandle, call, etf.Map{}), false)
 }
 
 // Stream calls the server with {hornbeam_handle_stream, ...}; its reply {ok, StreamRef, Producer} starts a
 // stream whose messages come to hornbeam_hooks.
 func (h *erlangHandler) Stream(ctx context.Context, call hooks.Call) (hooks.Stream, error) {
-	opts := etf.Map{{Key: atomWindow, Value: int64(hooks.DefaultWindow)}}
-	r, err := h.call(ctx, handleRequest(ctx, atomHornbeamHandleStrm, call, opts), true)
+	opts := etf.Map{{Key: proto.AtomWindow, Value: int64(hooks.DefaultWindow)}}
+	r, err := h.call(ctx, handleRequest(ctx, proto.AtomHornbeamHandleStream, call, opts), true)
 	if err != nil {
 		return nil, err
 	}
 	if st, ok := r.(*erlangStream); ok {
 		return st, nil
 	}
-	if t, ok := r.(etf.Tuple); ok && len(t) == 2 && t[0] == atomError {
+	if t, ok := r.(etf.Tuple); ok && len(t) == 2 && t[0] == proto.AtomError {
 		return nil, hooks.FromReason(t[1])
 	}
 	return nil, hooks.BadArg("node: Erlang stream handler replied " + fmt.Sprint(r))
@@ -119,7 +115,7 @@ type pendingCall struct {
 // other reply is returned as is. It runs on the connection's reader; s.mu is held.
 func (s *server) openErlStreamLocked(h *erlangHandler, reply etf.Term) etf.Term {
 	t, ok := reply.(etf.Tuple)
-	if !ok || len(t) != 3 || t[0] != atomOK {
+	if !ok || len(t) != 3 || t[0] != proto.AtomOK {
 		return reply
 	}
 	ref, ok1 := t[1].(etf.Ref)
@@ -127,7 +123,7 @@ func (s *server) openErlStreamLocked(h *erlangHandler, reply etf.Term) etf.Term 
 	if !ok1 || !ok2 {
 		return reply
 	}
-	st := &erlangStream{h: h, ref: ref, producer: producer, window: hooks.DefaultWindow,
+	st := &erlangStream{h: h, ref: ref, producer: producer, refill: proto.Refill{Window: hooks.DefaultWindow},
 		in: make(chan etf.Term, hooks.DefaultWindow+2), closed: make(chan struct{})}
 	s.erlStreams[ref] = st
 	return st
@@ -147,7 +143,7 @@ func (h *erlangHandler) call(ctx context.Context, req etf.Tuple, stream bool) (e
 		case r := <-pc.reply:
 			return r, nil
 		case <-h.down:
-			err = hooks.FromReason(etf.Tuple{atomErlang, atomExitClass, h.reason, etf.List{}})
+			err = hooks.FromReason(etf.Tuple{proto.AtomErlang, atomExitClass, h.reason, etf.List{}})
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
@@ -175,7 +171,7 @@ func (s *server) abandon(ref etf.Ref, pc *pendingCall) {
 func (h *erlangHandler) sendServer(pid etf.Pid, msg etf.Term) error {
 	c := h.s.n.conn(pid.Node)
 	if c == nil {
-		return hooks.FromReason(etf.Tuple{atomErlang, atomExitClass, atomNoconnection, etf.List{}})
+		return hooks.FromReason(etf.Tuple{proto.AtomErlang, atomExitClass, atomNoconnection, etf.List{}})
 	}
 	return c.sendTo(pid, msg)
 }
@@ -183,17 +179,9 @@ func (h *erlangHandler) sendServer(pid etf.Pid, msg etf.Term) error {
 // handleRequest builds {Op, AppPath, Action, Args, Kwargs, Opts}, with ctx's deadline as Opts' timeout.
 func handleRequest(ctx context.Context, op etf.Atom, call hooks.Call, opts etf.Map) etf.Tuple {
 	if d, ok := ctx.Deadline(); ok {
-		opts = append(opts, etf.Pair{Key: atomTimeout, Value: max(time.Until(d).Milliseconds(), 0)})
+		opts = append(opts, etf.Pair{Key: proto.AtomTimeout, Value: max(time.Until(d).Milliseconds(), 0)})
 	}
-	args := etf.List(call.Args)
-	if args == nil {
-		args = etf.List{}
-	}
-	kwargs := call.Kwargs
-	if kwargs == nil {
-		kwargs = etf.Map{}
-	}
-	return etf.Tuple{op, []byte(call.AppPath), []byte(call.Action), args, kwargs, opts}
+	return proto.HandlerRequest(op, call, opts)
 }
 
 // erlangStream is a stream produced by an Erlang process: its messages arrive at hornbeam_hooks and are queued
@@ -202,12 +190,11 @@ type erlangStream struct {
 	h        *erlangHandler
 	ref      etf.Ref
 	producer etf.Pid
-	window   int
-	in       chan etf.Term // messages of the stream: by the credit rule at most window chunk messages, then the end
+	in       chan etf.Term // messages of the stream: by the credit rule at most a window of chunk messages, then the end
 
-	pending  []etf.Term // chunks of a {chunks, L} not yet returned
-	consumed int        // chunks returned since the last grant
-	end      error      // io.EOF or the failure, once the stream has ended
+	pending []etf.Term // chunks of a {chunks, L} not yet returned
+	refill  proto.Refill
+	end     error // io.EOF or the failure, once the stream has ended
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -225,34 +212,19 @@ func (st *erlangStream) Next(ctx context.Context) (etf.Term, error) {
 		case <-st.closed:
 			return nil, hooks.ErrCancelled
 		case <-st.h.down:
-			st.end = hooks.FromReason(etf.Tuple{atomErlang, atomExitClass, st.h.reason, etf.List{}})
+			st.end = hooks.FromReason(etf.Tuple{proto.AtomErlang, atomExitClass, st.h.reason, etf.List{}})
 			continue
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		switch m := msg.(type) {
-		case etf.Atom:
-			if m == atomDone {
-				st.end = io.EOF
+		pending, end, ok := proto.AppendStreamMsg(st.pending, msg)
+		if ok {
+			st.pending = pending
+			if end != nil {
+				st.end = end
 				st.forget()
-				continue
 			}
-		case etf.Tuple:
-			if len(m) == 2 && m[0] == atomChunk {
-				st.pending = append(st.pending, m[1])
-				continue
-			}
-			if len(m) == 2 && m[0] == atomChunks {
-				if l, ok := etf.Elems(m[1]); ok {
-					st.pending = append(st.pending, l...)
-					continue
-				}
-			}
-			if len(m) == 2 && m[0] == atomError {
-				st.end = hooks.FromReason(m[1])
-				st.forget()
-				continue
-			}
+			continue
 		}
 		st.end = hooks.BadArg("node: unexpected stream message " + fmt.Sprint(msg))
 		st.forget()
@@ -260,10 +232,8 @@ func (st *erlangStream) Next(ctx context.Context) (etf.Term, error) {
 	}
 	v := st.pending[0]
 	st.pending = st.pending[1:]
-	st.consumed++
-	if grant := max(st.window/2, 1); st.consumed >= grant && st.end == nil {
-		st.consumed = 0
-		if err := st.h.sendServer(st.producer, etf.Tuple{atomStreamCredit, st.ref, int64(grant)}); err != nil {
+	if grant := st.refill.Took(st.end != nil); grant > 0 {
+		if err := st.h.sendServer(st.producer, etf.Tuple{proto.AtomStreamCredit, st.ref, int64(grant)}); err != nil {
 			st.h.s.n.log.Debug("node: stream credit not sent", "producer", st.producer, "error", err)
 		}
 	}
@@ -284,7 +254,7 @@ func (st *erlangStream) Close() error {
 func (st *erlangStream) forget() { st.h.s.forgetErlStream(st.ref) }
 
 func (st *erlangStream) stopProducer() {
-	if err := st.h.sendServer(st.producer, etf.Tuple{atomStreamClose, st.ref}); err != nil {
+	if err := st.h.sendServer(st.producer, etf.Tuple{proto.AtomStreamClose, st.ref}); err != nil {
 		st.h.s.n.log.Debug("node: stream close not sent", "producer", st.producer, "error", err)
 	}
 }
@@ -320,7 +290,7 @@ func (s *server) routeReply(t etf.Tuple) bool {
 		}
 		pc.reply <- reply
 		return true
-	case len(t) == 3 && t[0] == atomHornbeamStream:
+	case len(t) == 3 && t[0] == proto.AtomHornbeamStream:
 		ref, ok := t[1].(etf.Ref)
 		if !ok {
 			return false

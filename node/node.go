@@ -15,6 +15,7 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node/internal/rawio"
 )
 
 // Defaults of Options.
@@ -107,7 +108,8 @@ type Node struct {
 	connsMu sync.Mutex
 	conns   map[string]*conn // serving connections by peer name
 
-	watch *watchdog
+	watch  *rawio.Watchdog
+	served services // names and pids served by Go code, and peer watchers (served.go)
 
 	stopOnce sync.Once
 	done     chan struct{}
@@ -128,7 +130,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
 		conns: make(map[string]*conn),
-		watch: newWatchdog(),
+		watch: rawio.NewWatchdog(),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.srv = newServer(n)
@@ -144,12 +146,12 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Flags:     flags,
 		TLS:       opts.TLS,
 		Handshake: newHandshake(n.log),
-		Proto:     &proto{n: n},
+		Proto:     &distProto{n: n},
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
 	if err != nil {
 		n.cancel()
-		n.watch.stop()
+		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.ergo = en
@@ -157,10 +159,11 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err != nil {
 		en.Stop()
 		n.cancel()
-		n.watch.stop()
+		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
 	}
 	n.srv.start(p)
+	n.serveBuiltins()
 	close(n.ready)
 	n.ctxWatch.Add(1)
 	go func() {
@@ -197,6 +200,11 @@ func (n *Node) shutdown() {
 		n.cancel()
 		n.ergo.Stop()
 		n.srv.stop()
-		n.watch.stop()
+		n.watch.Stop()
 	})
+}
+
+// makeRef returns a new reference of this node.
+func (n *Node) makeRef() etf.Ref {
+	return n.ergo.MakeRef()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,7 +23,7 @@ type orderSink struct {
 
 func (o *orderSink) HandleInfo(_ *gen.ServerProcess, msg etf.Term) gen.ServerStatus {
 	if t, ok := msg.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("seq") {
-		i, _ := smallInt(t[1])
+		i, _ := etf.Int(t[1])
 		o.got = append(o.got, i)
 	}
 	return gen.ServerStatusOK
@@ -30,7 +31,7 @@ func (o *orderSink) HandleInfo(_ *gen.ServerProcess, msg etf.Term) gen.ServerSta
 
 func (o *orderSink) HandleCall(p *gen.ServerProcess, _ gen.ServerFrom, req etf.Term) (etf.Term, gen.ServerStatus) {
 	t := req.(etf.Tuple)
-	n, _ := smallInt(t[1])
+	n, _ := etf.Int(t[1])
 	inOrder := len(o.got) == n
 	for i := 0; inOrder && i < n; i++ {
 		inOrder = o.got[i] == i
@@ -195,9 +196,9 @@ func TestTwoNodesInOneProcess(t *testing.T) {
 	b := startNode(t, e)
 	p, err := a.ergo.Spawn("", gen.ProcessOptions{}, &caller2{})
 	require.NoError(t, err)
-	r, err := p.Direct(etf.Tuple{etf.Atom(b.Name()), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{etf.Tuple{etf.Atom("x"), []byte("y")}}, etf.Map{}}})
+	r, err := p.Direct(etf.Tuple{etf.Atom(b.Name()), etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{etf.Tuple{etf.Atom("x"), []byte("y")}}, etf.Map{}}})
 	require.NoError(t, err)
-	require.True(t, etf.Equal(etf.Tuple{atomOK, etf.Tuple{etf.Atom("x"), []byte("y")}}, r), "got %v", r)
+	require.True(t, etf.Equal(etf.Tuple{proto.AtomOK, etf.Tuple{etf.Atom("x"), []byte("y")}}, r), "got %v", r)
 }
 
 // caller2 is an ergo process that makes a gen_server call to hornbeam_hooks on another node for a Direct request

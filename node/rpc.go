@@ -6,6 +6,7 @@ import (
 
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // rpc and erpc into the node with no Erlang code loaded (docs/protocol.md, "rpc and erpc").
@@ -26,7 +27,6 @@ var (
 	atomExit        = etf.Atom("EXIT")
 	atomMonitor     = etf.Atom("monitor")
 	atomLink        = etf.Atom("link")
-	atomCall        = etf.Atom("call")
 	atomBlockCall   = etf.Atom("block_call")
 	atomCast        = etf.Atom("cast")
 	atomKilled      = etf.Atom("killed")
@@ -39,12 +39,12 @@ var (
 // rpcArity lists the functions of hornbeam_hooks that rpc serves, with their arities; each maps to the
 // request {F, Args...} (all/0 to the atom all).
 var rpcArity = map[etf.Atom]int{
-	atomExecute:      4,
-	atomExecuteAsync: 4,
-	atomAwaitResult:  2,
-	atomFind:         1,
-	atomAll:          0,
-	atomUnreg:        1,
+	proto.AtomExecute:      4,
+	proto.AtomExecuteAsync: 4,
+	proto.AtomAwaitResult:  2,
+	proto.AtomFind:         1,
+	proto.AtomAll:          0,
+	proto.AtomUnreg:        1,
 }
 
 // rpcPidSerial marks the pids of erpc calls: their serial, the high half of Pid.ID, is one ergo never reaches.
@@ -90,7 +90,7 @@ func mfa(m, f, a etf.Term) (etf.Atom, etf.Atom, []etf.Term, bool) {
 func (s *server) handleRex(c *conn, payload etf.Term) bool {
 	if from, req, ok := genCall(payload); ok {
 		t, ok := req.(etf.Tuple)
-		if !ok || len(t) != 5 || (t[0] != atomCall && t[0] != atomBlockCall) {
+		if !ok || len(t) != 5 || (t[0] != proto.AtomCall && t[0] != atomBlockCall) {
 			return false
 		}
 		m, f, args, ok := mfa(t[1], t[2], t[3])
@@ -100,7 +100,7 @@ func (s *server) handleRex(c *conn, payload etf.Term) bool {
 		s.spawn(func() {
 			var reply etf.Term
 			if r, ok := rpcRequest(m, f, args); ok {
-				reply, _ = s.serve(c.ctx, caller{conn: c}, r)
+				reply, _ = s.p.Handle(c.ctx, proto.Caller{T: c.callers}, r)
 			} else {
 				reason, stack := undef(m, f, args)
 				reply = etf.Tuple{atomBadrpc, etf.Tuple{atomExit, etf.Tuple{reason, stack}}}
@@ -142,7 +142,7 @@ func (s *server) cast(c *conn, m, f etf.Atom, args []etf.Term) {
 		s.n.log.Info("node: cast to an undefined function", "peer", c.peer, "module", m, "function", f)
 		return
 	}
-	s.spawn(func() { s.serve(c.ctx, caller{conn: c}, r) })
+	s.spawn(func() { s.p.Handle(c.ctx, proto.Caller{T: c.callers}, r) })
 }
 
 // spawnRequest serves SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}: erpc's calls and
@@ -228,14 +228,14 @@ func (s *server) executeCall(ctx context.Context, c *conn, args []etf.Term) etf.
 	res := args[0]
 	m, f, a, ok := mfa(args[1], args[2], args[3])
 	if !ok {
-		return etf.Tuple{res, atomError, etf.Tuple{atomErpc, etf.Atom("badarg")}}
+		return etf.Tuple{res, proto.AtomError, etf.Tuple{atomErpc, etf.Atom("badarg")}}
 	}
 	r, ok := rpcRequest(m, f, a)
 	if !ok {
 		reason, stack := undef(m, f, a)
-		return etf.Tuple{res, atomError, reason, stack}
+		return etf.Tuple{res, proto.AtomError, reason, stack}
 	}
-	reply, _ := s.serve(ctx, caller{conn: c}, r)
+	reply, _ := s.p.Handle(ctx, proto.Caller{T: c.callers}, r)
 	if ctx.Err() != nil {
 		return atomKilled
 	}
@@ -277,40 +277,27 @@ func (s *server) isRPCPid(pid etf.Pid) bool {
 	return pid.Node == etf.Atom(s.n.name) && pid.ID>>32 == rpcPidSerial
 }
 
-// killCall stops the erpc call running as to (an exit signal reached it); false when to is no such pid.
-func (s *server) killCall(to etf.Pid) bool {
-	if !s.isRPCPid(to) {
-		return false
-	}
+// killCall stops the erpc call running as to, if it still runs: an exit signal reached it.
+func (s *server) killCall(to etf.Pid) {
 	if rc := s.call(to); rc != nil {
 		rc.cancel()
 	}
-	return true
 }
 
 // monitorCall makes from monitor the erpc call to under ref; a call that has ended answers noproc at once.
-// False when to is no erpc pid.
-func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) bool {
-	if !s.isRPCPid(to) {
-		return false
-	}
+func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) {
 	if rc := s.call(to); rc != nil && rc.from == from && rc.req == ref {
 		rc.monitored.Store(true)
-		return true
+		return
 	}
 	if err := c.send(etf.Tuple{opMonitorPExit, to, from, ref, atomNoproc}, nil, false); err != nil {
 		s.n.log.Debug("node: noproc not sent", "peer", c.peer, "error", err)
 	}
-	return true
 }
 
-// demonitorCall removes the monitor on the erpc call to; false when to is no erpc pid.
-func (s *server) demonitorCall(to etf.Pid) bool {
-	if !s.isRPCPid(to) {
-		return false
-	}
+// demonitorCall removes the monitor on the erpc call to.
+func (s *server) demonitorCall(to etf.Pid) {
 	if rc := s.call(to); rc != nil {
 		rc.monitored.Store(false)
 	}
-	return true
 }

@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
 func TestMonitorsServedName(t *testing.T) {
+	lasting := func(name []byte) bool { return etf.Atom(name) == nameHooks || etf.Atom(name) == nameRex }
 	pid := etf.Pid{Node: "e1@localhost", ID: 85, Creation: 7}
 	longPid := etf.Pid{Node: etf.Atom(strings.Repeat("é", 200) + "@h"), ID: 85, Creation: 7}
 	ref := etf.Ref{Node: "e1@localhost", Creation: 7, ID: [5]uint32{1, 2, 3}}
@@ -29,13 +31,13 @@ func TestMonitorsServedName(t *testing.T) {
 			f, err := encodeFrame(tt.control, nil, false)
 			require.NoError(t, err)
 			packet := f.head[frameHeaderLen:]
-			op, ok := monitorsServedName(packet)
+			op, ok := monitorsServedName(packet, lasting)
 			require.Equal(t, tt.want, ok, "got %v; want %v", !tt.want, tt.want)
 			if ok {
 				require.Equal(t, tt.control[0], int64(op))
 			}
 			for i := range len(packet) {
-				_, ok := monitorsServedName(packet[:i])
+				_, ok := monitorsServedName(packet[:i], lasting)
 				require.False(t, ok && !tt.want)
 			}
 		})
@@ -49,8 +51,8 @@ func TestEncodeFrameSegments(t *testing.T) {
 	}
 	tag := etf.ImproperList{Elems: []etf.Term{atomAlias}, Tail: etf.Ref{Node: "n@h", ID: [5]uint32{1}}}
 	for _, msg := range []etf.Term{
-		etf.Tuple{tag, etf.Tuple{atomOK, big}},
-		etf.Tuple{tag, etf.Tuple{atomOK, etf.List{big, []byte("x"), big}}},
+		etf.Tuple{tag, etf.Tuple{proto.AtomOK, big}},
+		etf.Tuple{tag, etf.Tuple{proto.AtomOK, etf.List{big, []byte("x"), big}}},
 		etf.List{etf.Tuple{big}, int64(1)},
 		big,
 	} {

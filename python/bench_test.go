@@ -16,6 +16,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // benchModule is the module the benchmarks' workers run, shared with bench/python.sh.
@@ -151,7 +152,7 @@ func (p *pipePeer) loopCall(id int64) error {
 
 // callFrame is the frame the link writes for call: the pipe baseline's payload.
 func callFrame(b *testing.B, call hooks.Call) []byte {
-	frame, err := etf.Encode(etf.Tuple{atomCall, int64(1), call.AppPath, call.Action, etf.List(call.Args), etf.Map{}})
+	frame, err := etf.Encode(etf.Tuple{proto.AtomCall, int64(1), call.AppPath, call.Action, etf.List(call.Args), etf.Map{}})
 	if err != nil {
 		b.Fatal(err)
 	}

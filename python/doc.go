@@ -10,6 +10,12 @@
 // await_result, stream) run on the engine, so Python reaches Go, Erlang and
 // other Python hooks, its own process included.
 //
+// A request from Python flows: the link's reader (link.go) reads a frame, strips its request id and hands the
+// hooks-protocol request left to package proto, which runs it on the engine; the reply goes back as
+// {reply, Id, Reply}. A stream the process asks for is produced with proto.Produce, spending the credit the
+// process grants; a stream Python produces for the node (stream.go) is consumed with proto.Refill, which
+// grants credit back half a window at a time.
+//
 // A worker that exits is restarted with backoff; its calls and streams in
 // flight fail at once with {worker_exit, Detail}. Workers exit when their fd 3
 // reaches EOF, so they never outlive the node. The hornbeam_erlang package is

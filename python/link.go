@@ -8,36 +8,23 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // ProtocolVersion is the frame protocol version of docs/python.md that this package speaks.
 const ProtocolVersion = 1
 
-// The atoms of the frame protocol (docs/python.md, "Frame protocol").
+// The atoms of the frame protocol (docs/python.md, "Frame protocol") that the hooks protocol has not: its
+// requests are the hooks protocol's (package proto) with a request id after the op.
 const (
-	atomHello        = etf.Atom("hello")
-	atomReady        = etf.Atom("ready")
-	atomRegister     = etf.Atom("register")
-	atomUnregister   = etf.Atom("unregister")
-	atomExecute      = etf.Atom("execute")
-	atomExecuteAsync = etf.Atom("execute_async")
-	atomAwaitResult  = etf.Atom("await_result")
-	atomCall         = etf.Atom("call")
-	atomStream       = etf.Atom("stream")
-	atomCredit       = etf.Atom("credit")
-	atomCancel       = etf.Atom("cancel")
-	atomReply        = etf.Atom("reply")
-	atomChunk        = etf.Atom("chunk")
-	atomChunks       = etf.Atom("chunks")
-	atomDone         = etf.Atom("done")
-	atomOK           = etf.Atom("ok")
-	atomError        = etf.Atom("error")
-	atomBadRequest   = etf.Atom("bad_request")
-	atomInfinity     = etf.Atom("infinity")
+	atomHello      = etf.Atom("hello")
+	atomReady      = etf.Atom("ready")
+	atomRegister   = etf.Atom("register")
+	atomUnregister = etf.Atom("unregister")
+	atomCredit     = etf.Atom("credit")
 )
 
 // KindWorkerExit is the error kind of calls in flight on a Python process that
@@ -98,8 +85,7 @@ type link struct {
 // served is a request from the process that the node is running.
 type served struct {
 	cancel context.CancelFunc
-	credit atomic.Int64
-	more   chan struct{} // signalled when credit arrives
+	credit *proto.Credit // a stream's
 }
 
 func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
@@ -212,30 +198,30 @@ func (l *link) handle(t etf.Term) {
 		closeOnce(l.hello)
 	case !idOK:
 		l.log.Warn("python: bad frame", "frame", t)
-	case tag == atomReply && len(msg) == 3:
+	case tag == proto.AtomReply && len(msg) == 3:
 		l.onReply(id, msg[2])
-	case tag == atomChunk && len(msg) == 3:
+	case tag == proto.AtomChunk && len(msg) == 3:
 		l.onChunks(id, []etf.Term{msg[2]}, nil)
-	case tag == atomChunks && len(msg) == 3:
+	case tag == proto.AtomChunks && len(msg) == 3:
 		chunks, ok := etf.Elems(msg[2])
 		if !ok {
 			l.log.Warn("python: bad frame", "frame", t)
 			return
 		}
 		l.onChunks(id, chunks, nil)
-	case tag == atomDone && len(msg) == 2:
+	case tag == proto.AtomDone && len(msg) == 2:
 		l.onChunks(id, nil, io.EOF)
-	case tag == atomError && len(msg) == 3:
+	case tag == proto.AtomError && len(msg) == 3:
 		l.onChunks(id, nil, hooks.FromReason(msg[2]))
 	case tag == atomCredit && len(msg) == 3:
 		n, _ := msg[2].(int64)
 		l.onCredit(id, n)
-	case tag == atomCancel && len(msg) == 2:
+	case tag == proto.AtomCancel && len(msg) == 2:
 		l.onCancel(id)
 	default:
 		if !l.serve(tag, id, msg) {
 			l.log.Warn("python: bad request", "frame", t)
-			l.reply(id, nil, &hooks.Error{Kind: atomBadRequest, Detail: t})
+			l.reply(id, nil, &hooks.Error{Kind: proto.AtomBadRequest, Detail: t})
 		}
 	}
 }
@@ -250,30 +236,37 @@ func closeOnce(ch chan struct{}) {
 
 // reply sends {reply, Id, {ok, V} | {error, R}}.
 func (l *link) reply(id int64, v etf.Term, err error) {
-	if e := l.send(etf.Tuple{atomReply, id, hooks.Reply(v, err)}); e != nil {
+	if e := l.send(etf.Tuple{proto.AtomReply, id, hooks.Reply(v, err)}); e != nil {
 		l.log.Debug("python: reply not sent", "id", id, "err", e)
 	}
 }
 
-// callOf reads AppPath, Action, Args and Kwargs from msg[2:6].
-func callOf(msg etf.Tuple) (hooks.Call, bool) {
-	appPath, ok1 := etf.Text(msg[2])
-	action, ok2 := etf.Text(msg[3])
-	args, ok3 := etf.Elems(msg[4])
-	kwargs, ok4 := msg[5].(etf.Map)
-	return hooks.Call{AppPath: appPath, Action: action, Args: args, Kwargs: kwargs}, ok1 && ok2 && ok3 && ok4
+// hooksRequest strips a request frame {Op, Id, Args...} of its id and reads the hooks-protocol request
+// {Op, Args...} left; a stream's window, its last element, is read apart (window set, -1 for none).
+func hooksRequest(msg etf.Tuple) (r proto.Request, window int64, ok bool) {
+	window = -1
+	req := append(etf.Tuple{msg[0]}, msg[2:]...)
+	if msg[0] == proto.AtomStream {
+		w, isInt := req[len(req)-1].(int64)
+		if !isInt || w < 0 {
+			return r, 0, false
+		}
+		window, req = w, req[:len(req)-1]
+	}
+	r, ok = proto.Parse(req)
+	return r, window, ok
 }
 
 // serve starts a request from the process; false if msg is not one.
 func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
-	eng := l.pool.eng
 	switch {
 	case tag == atomRegister && len(msg) == 5:
 		path, ok := etf.Text(msg[2])
 		if !ok {
 			return false
 		}
-		l.reply(id, atomOK, l.pool.register(l, path))
+		l.reply(id, proto.AtomOK, l.pool.register(l, path))
+		return true
 	case tag == atomUnregister && len(msg) == 3:
 		path, ok := etf.Text(msg[2])
 		if !ok {
@@ -286,73 +279,40 @@ func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
 		if mine {
 			l.pool.drop(l, path)
 		}
-		l.reply(id, atomOK, nil)
-	case tag == atomExecute && len(msg) == 6:
-		call, ok := callOf(msg)
-		if !ok {
-			return false
-		}
-		l.start(id, func(ctx context.Context, s *served) {
-			v, err := eng.Execute(ctx, call)
-			if ctx.Err() == nil {
-				l.reply(id, v, err)
-			}
-		})
-	case tag == atomExecuteAsync && len(msg) == 6:
-		call, ok := callOf(msg)
-		if !ok {
-			return false
-		}
-		task, err := eng.ExecuteAsync(call)
-		l.reply(id, []byte(task), err)
-	case tag == atomAwaitResult && len(msg) == 4:
-		task, ok := etf.Text(msg[2])
-		timeout, ok2 := timeoutOf(msg[3])
-		if !ok || !ok2 {
-			return false
-		}
-		l.start(id, func(ctx context.Context, s *served) {
-			v, err := eng.AwaitResult(ctx, hooks.TaskID(task), timeout)
-			if ctx.Err() == nil {
-				l.reply(id, v, err)
-			}
-		})
-	case tag == atomStream && len(msg) == 7:
-		call, ok := callOf(msg)
-		window, ok2 := msg[6].(int64)
-		if !ok || !ok2 || window < 0 {
-			return false
-		}
-		call.Window = int(window)
-		l.start(id, func(ctx context.Context, s *served) {
-			s.credit.Store(window)
-			l.pump(ctx, id, s, call)
-		})
+		l.reply(id, proto.AtomOK, nil)
+		return true
+	case tag == proto.AtomExecute && len(msg) == 6, tag == proto.AtomExecuteAsync && len(msg) == 6,
+		tag == proto.AtomAwaitResult && len(msg) == 4, tag == proto.AtomStream && len(msg) == 7:
 	default:
 		return false
+	}
+	r, window, ok := hooksRequest(msg)
+	if !ok {
+		return false
+	}
+	switch r.Op {
+	case proto.AtomExecuteAsync:
+		reply, _ := l.pool.srv.Serve(l.ctx, proto.Caller{}, r)
+		l.send(etf.Tuple{proto.AtomReply, id, reply})
+	case proto.AtomStream:
+		r.Call.Window = int(window)
+		l.start(id, int(window), func(ctx context.Context, s *served) { l.pump(ctx, id, s, r.Call) })
+	default:
+		l.start(id, 0, func(ctx context.Context, _ *served) {
+			reply, _ := l.pool.srv.Serve(ctx, proto.Caller{}, r)
+			if ctx.Err() == nil {
+				l.send(etf.Tuple{proto.AtomReply, id, reply})
+			}
+		})
 	}
 	return true
 }
 
-// timeoutOf reads a timeout in milliseconds, or infinity (a negative duration).
-func timeoutOf(t etf.Term) (time.Duration, bool) {
-	switch v := t.(type) {
-	case int64:
-		if v >= 0 {
-			return time.Duration(v) * time.Millisecond, true
-		}
-	case etf.Atom:
-		if v == atomInfinity {
-			return -1, true
-		}
-	}
-	return 0, false
-}
-
-// start runs f for request id on a goroutine the link waits for; {cancel, Id} cancels its context.
-func (l *link) start(id int64, f func(ctx context.Context, s *served)) {
+// start runs f for request id on a goroutine the link waits for; {cancel, Id} cancels its context, and
+// {credit, Id, N} adds to its credit, which starts at window.
+func (l *link) start(id int64, window int, f func(ctx context.Context, s *served)) {
 	ctx, cancel := context.WithCancel(l.ctx)
-	s := &served{cancel: cancel, more: make(chan struct{}, 1)}
+	s := &served{cancel: cancel, credit: proto.NewCredit(window)}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -374,39 +334,31 @@ func (l *link) start(id int64, f func(ctx context.Context, s *served)) {
 	}()
 }
 
-// pump runs a stream the process asked for, sending chunks as credit allows.
+// pump runs a stream the process asked for: proto.Produce sends its chunks as credit allows, each stream
+// message {Tag, Args...} going out as the frame {Tag, Id, Args...}.
 func (l *link) pump(ctx context.Context, id int64, s *served, call hooks.Call) {
 	st, err := l.pool.eng.Stream(ctx, call)
 	if err != nil {
-		l.send(etf.Tuple{atomError, id, hooks.ReasonOf(err)})
+		l.send(etf.Tuple{proto.AtomError, id, hooks.ReasonOf(err)})
 		return
 	}
 	defer st.Close()
-	for {
-		for s.credit.Load() <= 0 {
-			select {
-			case <-s.more:
-			case <-ctx.Done():
-				return
-			}
+	proto.Produce(ctx, st, s.credit, func(msg etf.Term) bool {
+		frame := etf.Tuple{msg, id}
+		if t, ok := msg.(etf.Tuple); ok {
+			frame = append(etf.Tuple{t[0], id}, t[1:]...)
 		}
-		chunk, err := st.Next(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case errors.Is(err, io.EOF):
-			l.send(etf.Tuple{atomDone, id})
-			return
-		case err != nil:
-			l.send(etf.Tuple{atomError, id, hooks.ReasonOf(err)})
-			return
-		}
-		s.credit.Add(-1)
-		if err := l.send(etf.Tuple{atomChunk, id, chunk}); err != nil {
-			return
-		}
-	}
+		return l.send(frame) == nil
+	}, l.spawn)
+}
+
+// spawn runs f on a goroutine the link waits for; it is called from one the link waits for already.
+func (l *link) spawn(f func()) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f()
+	}()
 }
 
 func (l *link) onCredit(id, n int64) {
@@ -416,11 +368,7 @@ func (l *link) onCredit(id, n int64) {
 	if s == nil || n <= 0 {
 		return
 	}
-	s.credit.Add(n)
-	select {
-	case s.more <- struct{}{}:
-	default:
-	}
+	s.credit.Grant(int(n))
 }
 
 func (l *link) onCancel(id int64) {
@@ -463,12 +411,12 @@ func (l *link) onReply(id int64, r etf.Term) {
 	}
 	t, ok := r.(etf.Tuple)
 	switch {
-	case ok && len(t) == 2 && t[0] == atomOK:
+	case ok && len(t) == 2 && t[0] == proto.AtomOK:
 		ch <- result{v: t[1]}
-	case ok && len(t) == 2 && t[0] == atomError:
+	case ok && len(t) == 2 && t[0] == proto.AtomError:
 		ch <- result{err: hooks.FromReason(t[1])}
 	default:
-		ch <- result{err: &hooks.Error{Kind: atomBadRequest, Detail: r}}
+		ch <- result{err: &hooks.Error{Kind: proto.AtomBadRequest, Detail: r}}
 	}
 }
 
@@ -480,7 +428,7 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	}
 	l.busy.Add(1)
 	defer l.busy.Add(-1)
-	b, err := etf.Encode(etf.Tuple{atomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
+	b, err := etf.Encode(etf.Tuple{proto.AtomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
 	if err != nil {
 		l.forget(id)
 		return nil, hooks.BadArg(fmt.Sprintf("python: %v", err))
@@ -493,7 +441,7 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 		return r.v, r.err
 	case <-ctx.Done():
 		l.forget(id)
-		l.send(etf.Tuple{atomCancel, id})
+		l.send(etf.Tuple{proto.AtomCancel, id})
 		return nil, ctx.Err()
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // KindPython is the hooks.Info Kind of hooks served by Python processes.
@@ -86,7 +87,8 @@ func (c Config) Validate() error {
 // processes and goroutines; Close stops them.
 type Pool struct {
 	eng *hooks.Engine
-	id  etf.Atom // the Owner of its hooks
+	srv *proto.Server // serves the hooks-protocol requests of the processes
+	id  etf.Atom      // the Owner of its hooks
 	cfg Config
 	log *slog.Logger
 	dir string // where the embedded package is unpacked
@@ -136,6 +138,7 @@ func Start(eng *hooks.Engine, cfg Config) (*Pool, error) {
 	p := &Pool{
 		eng: eng, cfg: cfg, log: cfg.Logger, id: etf.Atom(fmt.Sprintf("python_pool_%d", poolIDs.Add(1))),
 		routes: map[string][]*link{}, links: map[*link]bool{}, done: make(chan struct{}),
+		srv: proto.NewServer(proto.Options{Engine: eng, Logger: cfg.Logger}),
 	}
 	if cfg.Workers == 0 {
 		return p, nil

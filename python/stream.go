@@ -7,6 +7,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 )
 
 // pyStream is a stream a Python process produces for the node: chunks arrive
@@ -17,12 +18,12 @@ type pyStream struct {
 	id     int64
 	window int64
 
-	mu       sync.Mutex
-	items    []etf.Term
-	end      error // io.EOF or an *hooks.Error, once the stream ended
-	stop     func() bool
-	consumed int64
-	more     chan struct{}
+	mu     sync.Mutex
+	items  []etf.Term
+	end    error // io.EOF or an *hooks.Error, once the stream ended
+	stop   func() bool
+	refill proto.Refill
+	more   chan struct{}
 
 	closeOnce sync.Once
 }
@@ -33,7 +34,7 @@ func (l *link) stream(ctx context.Context, call hooks.Call) (hooks.Stream, error
 	if window <= 0 {
 		window = hooks.DefaultWindow
 	}
-	s := &pyStream{l: l, window: window, more: make(chan struct{}, 1)}
+	s := &pyStream{l: l, window: window, refill: proto.Refill{Window: int(window)}, more: make(chan struct{}, 1)}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -43,7 +44,7 @@ func (l *link) stream(ctx context.Context, call hooks.Call) (hooks.Stream, error
 	l.streams[s.id] = s
 	l.mu.Unlock()
 	l.busy.Add(1)
-	b, err := etf.Encode(etf.Tuple{atomStream, s.id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call), window})
+	b, err := etf.Encode(etf.Tuple{proto.AtomStream, s.id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call), window})
 	if err != nil {
 		s.Close()
 		return nil, hooks.BadArg(fmt.Sprintf("python: %v", err))
@@ -92,14 +93,10 @@ func (s *pyStream) Next(ctx context.Context) (etf.Term, error) {
 			chunk := s.items[0]
 			s.items[0] = nil
 			s.items = s.items[1:]
-			s.consumed++
-			grant := int64(0)
-			if s.consumed >= max(1, s.window/2) && s.end == nil {
-				grant, s.consumed = s.consumed, 0
-			}
+			grant := s.refill.Took(s.end != nil)
 			s.mu.Unlock()
 			if grant > 0 {
-				s.l.send(etf.Tuple{atomCredit, s.id, grant})
+				s.l.send(etf.Tuple{atomCredit, s.id, int64(grant)})
 			}
 			return chunk, nil
 		}
@@ -133,7 +130,7 @@ func (s *pyStream) Close() error {
 		}
 		s.l.mu.Unlock()
 		if open {
-			s.l.send(etf.Tuple{atomCancel, s.id})
+			s.l.send(etf.Tuple{proto.AtomCancel, s.id})
 		}
 		s.feed(nil, hooks.ErrCancelled)
 	})

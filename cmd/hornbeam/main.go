@@ -22,6 +22,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/node"
+	"github.com/hornbeam-go/hornbeam/port"
 	"github.com/hornbeam-go/hornbeam/python"
 )
 
@@ -211,7 +212,7 @@ func serveStdio(ctx context.Context, engine *hooks.Engine, log *slog.Logger) err
 		in = os.NewFile(uintptr(syscall.Stdin), "/dev/stdin")
 	}
 	log.Info("hornbeam: serving port mode on stdin and stdout")
-	return node.ServePort(ctx, in, os.Stdout, node.PortOptions{Engine: engine, Logger: log})
+	return port.Serve(ctx, in, os.Stdout, port.Options{Engine: engine, Logger: log})
 }
 
 // startPython starts the Python workers and the attach socket the flags ask for.

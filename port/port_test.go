@@ -1,28 +1,31 @@
-package node
+package port
 
 import (
 	"context"
 	"io"
+	"iter"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
-// portPeer is the Erlang side of a ServePort session run over pipes.
+// portPeer is the Erlang side of a Serve session run over pipes.
 type portPeer struct {
 	t    *testing.T
 	in   *io.PipeWriter // the session's r
 	out  *etf.PacketReader
 	outR *io.PipeReader
 	pw   *etf.PacketWriter
-	done chan error // ServePort's result
+	done chan error // Serve's result
 }
 
-// startPort runs ServePort with the test engine; cleanup closes its input and waits for it.
+// startPort runs Serve with the test engine; cleanup closes its input and waits for it.
 func startPort(t *testing.T) *portPeer {
 	t.Helper()
 	r, in := io.Pipe()
@@ -35,7 +38,7 @@ func startPort(t *testing.T) *portPeer {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := testEngine(t)
 	go func() {
-		p.done <- ServePort(context.Background(), r, outW, PortOptions{Engine: e, Logger: log})
+		p.done <- Serve(context.Background(), r, outW, Options{Engine: e, Logger: log})
 		_ = outW.Close()
 	}()
 	t.Cleanup(func() {
@@ -84,11 +87,11 @@ func (p *portPeer) read() etf.Term {
 // call sends {call, Ref, Req} and returns the reply, which must be the next frame.
 func (p *portPeer) call(ref, req etf.Term) etf.Term {
 	p.t.Helper()
-	p.write(etf.Tuple{atomCall, ref, req})
+	p.write(etf.Tuple{proto.AtomCall, ref, req})
 	rep, ok := p.read().(etf.Tuple)
 	require.True(p.t, ok)
 	require.Len(p.t, rep, 3)
-	require.Equal(p.t, atomReply, rep[0])
+	require.Equal(p.t, proto.AtomReply, rep[0])
 	require.Equal(p.t, ref, rep[1])
 	return rep[2]
 }
@@ -96,7 +99,7 @@ func (p *portPeer) call(ref, req etf.Term) etf.Term {
 func TestPortCalls(t *testing.T) {
 	p := startPort(t)
 	echo := func(v etf.Term) etf.Term {
-		return etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{v}, etf.Map{}}
+		return etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{v}, etf.Map{}}
 	}
 	tests := []struct {
 		name string
@@ -104,15 +107,15 @@ func TestPortCalls(t *testing.T) {
 		want etf.Term
 	}{
 		{"execute", echo(etf.Tuple{etf.Atom("a"), []byte("b"), int64(1)}),
-			etf.Tuple{atomOK, etf.Tuple{etf.Atom("a"), []byte("b"), int64(1)}}},
-		{"execute with opts", etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{int64(7)}, etf.Map{},
-			etf.Map{{Key: atomTimeout, Value: int64(1000)}}}, etf.Tuple{atomOK, int64(7)}},
-		{"find", etf.Tuple{atomFind, []byte("echo")}, etf.Tuple{atomOK, infoTerm(hooks.Info{AppPath: "echo", Kind: "go"})}},
-		{"not found", etf.Tuple{atomFind, []byte("nope")},
-			etf.Tuple{atomError, etf.Tuple{etf.Atom("not_found"), []byte("nope")}}},
-		{"bad request", etf.Atom("what"), badRequest(etf.Atom("what"))},
-		{"reg needs a node", etf.Tuple{atomReg, []byte("x"), etf.Tuple{atomErlang, etf.Pid{Node: "a@b", ID: 1}}},
-			etf.Tuple{atomError, etf.Tuple{etf.Atom("badarg"), []byte("node: a@b is not connected")}}},
+			etf.Tuple{proto.AtomOK, etf.Tuple{etf.Atom("a"), []byte("b"), int64(1)}}},
+		{"execute with opts", etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{int64(7)}, etf.Map{},
+			etf.Map{{Key: proto.AtomTimeout, Value: int64(1000)}}}, etf.Tuple{proto.AtomOK, int64(7)}},
+		{"find", etf.Tuple{proto.AtomFind, []byte("echo")}, etf.Tuple{proto.AtomOK, proto.InfoTerm(hooks.Info{AppPath: "echo", Kind: "go"})}},
+		{"not found", etf.Tuple{proto.AtomFind, []byte("nope")},
+			etf.Tuple{proto.AtomError, etf.Tuple{etf.Atom("not_found"), []byte("nope")}}},
+		{"bad request", etf.Atom("what"), proto.BadRequest(etf.Atom("what"))},
+		{"reg needs a node", etf.Tuple{proto.AtomReg, []byte("x"), etf.Tuple{proto.AtomErlang, etf.Pid{Node: "a@b", ID: 1}}},
+			etf.Tuple{proto.AtomError, etf.Tuple{etf.Atom("badarg"), []byte("node: a@b is not connected")}}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,8 +127,8 @@ func TestPortCalls(t *testing.T) {
 
 func TestPortConcurrentCalls(t *testing.T) {
 	p := startPort(t)
-	p.write(etf.Tuple{atomCall, etf.Atom("slow"), etf.Tuple{atomExecute, []byte("echo"), []byte("sleep"), etf.List{int64(300)}, etf.Map{}}})
-	p.write(etf.Tuple{atomCall, etf.Atom("fast"), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{int64(1)}, etf.Map{}}})
+	p.write(etf.Tuple{proto.AtomCall, etf.Atom("slow"), etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("sleep"), etf.List{int64(300)}, etf.Map{}}})
+	p.write(etf.Tuple{proto.AtomCall, etf.Atom("fast"), etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{int64(1)}, etf.Map{}}})
 	var order []etf.Term
 	for range 2 {
 		order = append(order, p.read().(etf.Tuple)[1])
@@ -137,7 +140,7 @@ func TestPortBadFrames(t *testing.T) {
 	p := startPort(t)
 	require.NoError(t, p.pw.WriteFrame([]byte{131, 104, 2, 97}))
 	rep := p.read().(etf.Tuple)
-	require.Equal(t, etf.Tuple{atomReply, atomUndefined}, rep[:2])
+	require.Equal(t, etf.Tuple{proto.AtomReply, proto.AtomUndefined}, rep[:2])
 	require.Equal(t, etf.Atom("badterm"), rep[2].(etf.Tuple)[1].(etf.Tuple)[0])
 
 	// {call, 7, [<<1, 2, 3>> | V4_PORT_EXT with an ID above 2^32]}: the Ref still reads.
@@ -145,38 +148,38 @@ func TestPortBadFrames(t *testing.T) {
 		120, 119, 1, 'n', 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3}
 	require.NoError(t, p.pw.WriteFrame(frame))
 	rep = p.read().(etf.Tuple)
-	require.Equal(t, etf.Tuple{atomReply, int64(7)}, rep[:2])
+	require.Equal(t, etf.Tuple{proto.AtomReply, int64(7)}, rep[:2])
 	require.Equal(t, etf.Atom("badterm"), rep[2].(etf.Tuple)[1].(etf.Tuple)[0])
 
 	p.write(etf.Tuple{etf.Atom("hello"), int64(1)})
-	require.True(t, etf.Equal(etf.Tuple{atomReply, atomUndefined, badRequest(etf.Tuple{etf.Atom("hello"), int64(1)})}, p.read()))
+	require.True(t, etf.Equal(etf.Tuple{proto.AtomReply, proto.AtomUndefined, proto.BadRequest(etf.Tuple{etf.Atom("hello"), int64(1)})}, p.read()))
 
-	require.Equal(t, etf.Tuple{atomOK, int64(2)}, p.call(int64(1), etf.Tuple{atomExecute, []byte("echo"), []byte("echo"), etf.List{int64(2)}, etf.Map{}}))
+	require.Equal(t, etf.Tuple{proto.AtomOK, int64(2)}, p.call(int64(1), etf.Tuple{proto.AtomExecute, []byte("echo"), []byte("echo"), etf.List{int64(2)}, etf.Map{}}))
 }
 
 func TestPortStream(t *testing.T) {
 	p := startPort(t)
-	rep := p.call(int64(1), etf.Tuple{atomStream, []byte("echo"), []byte("count"), etf.List{int64(100)}, etf.Map{},
-		etf.Map{{Key: atomWindow, Value: int64(8)}}}).(etf.Tuple)
-	require.Equal(t, atomOK, rep[0])
+	rep := p.call(int64(1), etf.Tuple{proto.AtomStream, []byte("echo"), []byte("count"), etf.List{int64(100)}, etf.Map{},
+		etf.Map{{Key: proto.AtomWindow, Value: int64(8)}}}).(etf.Tuple)
+	require.Equal(t, proto.AtomOK, rep[0])
 	ref, ok := rep[1].(etf.Ref)
 	require.True(t, ok)
-	require.Equal(t, etf.Atom(portNodeName), ref.Node)
+	require.Equal(t, etf.Atom(NodeName), ref.Node)
 	var got []etf.Term
 	unacked := 0
 	for {
 		m := p.read().(etf.Tuple)
-		require.Equal(t, atomHornbeamStream, m[0])
+		require.Equal(t, proto.AtomHornbeamStream, m[0])
 		require.Equal(t, ref, m[1])
-		if m[2] == atomDone {
+		if m[2] == proto.AtomDone {
 			break
 		}
 		msg := m[2].(etf.Tuple)
 		switch msg[0] {
-		case atomChunk:
+		case proto.AtomChunk:
 			got = append(got, msg[1])
 			unacked++
-		case atomChunks:
+		case proto.AtomChunks:
 			l, ok := etf.Elems(msg[1])
 			require.True(t, ok)
 			got = append(got, l...)
@@ -184,7 +187,7 @@ func TestPortStream(t *testing.T) {
 		}
 		require.LessOrEqual(t, unacked, 8)
 		if unacked >= 4 {
-			p.write(etf.Tuple{atomStreamCredit, ref, int64(unacked)})
+			p.write(etf.Tuple{proto.AtomStreamCredit, ref, int64(unacked)})
 			unacked = 0
 		}
 	}
@@ -197,27 +200,27 @@ func TestPortStream(t *testing.T) {
 
 func TestPortStreamClose(t *testing.T) {
 	p := startPort(t)
-	rep := p.call(int64(1), etf.Tuple{atomStream, []byte("echo"), []byte("count"), etf.List{int64(1000)}, etf.Map{},
-		etf.Map{{Key: atomWindow, Value: int64(4)}}}).(etf.Tuple)
+	rep := p.call(int64(1), etf.Tuple{proto.AtomStream, []byte("echo"), []byte("count"), etf.List{int64(1000)}, etf.Map{},
+		etf.Map{{Key: proto.AtomWindow, Value: int64(4)}}}).(etf.Tuple)
 	ref := rep[1].(etf.Ref)
-	p.write(etf.Tuple{atomStreamClose, ref})
+	p.write(etf.Tuple{proto.AtomStreamClose, ref})
 	// At most the window's chunks were sent before the close; the next reply follows them, with no done.
-	p.write(etf.Tuple{atomCall, int64(2), etf.Tuple{atomFind, []byte("echo")}})
+	p.write(etf.Tuple{proto.AtomCall, int64(2), etf.Tuple{proto.AtomFind, []byte("echo")}})
 	for {
 		m := p.read().(etf.Tuple)
-		if m[0] == atomReply {
+		if m[0] == proto.AtomReply {
 			require.Equal(t, int64(2), m[1])
 			break
 		}
-		require.NotEqual(t, atomDone, m[2])
+		require.NotEqual(t, proto.AtomDone, m[2])
 	}
 }
 
 func TestPortEOF(t *testing.T) {
 	p := startPort(t)
-	rep := p.call(int64(1), etf.Tuple{atomExecuteAsync, []byte("echo"), []byte("sleep"), etf.List{int64(100)}, etf.Map{}}).(etf.Tuple)
-	require.Equal(t, atomOK, rep[0])
-	p.call(int64(2), etf.Tuple{atomStream, []byte("echo"), []byte("count"), etf.List{int64(1 << 30)}, etf.Map{}})
+	rep := p.call(int64(1), etf.Tuple{proto.AtomExecuteAsync, []byte("echo"), []byte("sleep"), etf.List{int64(100)}, etf.Map{}}).(etf.Tuple)
+	require.Equal(t, proto.AtomOK, rep[0])
+	p.call(int64(2), etf.Tuple{proto.AtomStream, []byte("echo"), []byte("count"), etf.List{int64(1 << 30)}, etf.Map{}})
 	require.NoError(t, p.in.Close())
 	go func() { _, _ = io.Copy(io.Discard, p.outR) }()
 	select {
@@ -225,7 +228,7 @@ func TestPortEOF(t *testing.T) {
 		require.NoError(t, err)
 		p.done <- err
 	case <-time.After(5 * time.Second):
-		t.Fatal("ServePort did not return within 5s of EOF")
+		t.Fatal("Serve did not return within 5s of EOF")
 	}
 }
 
@@ -234,12 +237,48 @@ func TestPortContextDone(t *testing.T) {
 	defer in.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServePort(ctx, r, io.Discard, PortOptions{Engine: testEngine(t)}) }()
+	go func() { done <- Serve(ctx, r, io.Discard, Options{Engine: testEngine(t)}) }()
 	cancel()
 	select {
 	case err := <-done:
 		require.NoError(t, err)
 	case <-time.After(5 * time.Second):
-		t.Fatal("ServePort did not return within 5s of its context's end")
+		t.Fatal("Serve did not return within 5s of its context's end")
 	}
+}
+
+// testWriter logs through t.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// testEngine has the hook echo: echo returns {ok, Arg}, count streams 0..N-1, sleep sleeps Arg ms.
+func testEngine(t testing.TB) *hooks.Engine {
+	t.Helper()
+	e := hooks.New(hooks.Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	require.NoError(t, e.Register("echo", hooks.Func(func(_ context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
+		switch action {
+		case "echo":
+			return etf.Tuple{proto.AtomOK, args[0]}, nil
+		case "count":
+			n, _ := etf.Int(args[0])
+			return iter.Seq[any](func(yield func(any) bool) {
+				for i := range n {
+					if !yield(int64(i)) {
+						return
+					}
+				}
+			}), nil
+		case "sleep":
+			ms, _ := etf.Int(args[0])
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			return etf.Tuple{proto.AtomOK, args[0]}, nil
+		}
+		return nil, hooks.UnknownAction(action)
+	})))
+	return e
 }

@@ -1,4 +1,4 @@
-package node
+package rawio
 
 import (
 	"io"
@@ -11,11 +11,12 @@ import (
 	"github.com/ergo-services/ergo/lib"
 )
 
-// rawSocket reads and writes a TCP connection's non-blocking socket with raw system calls, still parking on
+// Socket reads and writes a TCP connection's non-blocking socket with raw system calls, still parking on
 // Go's netpoller (and keeping its deadlines) when the socket is not ready. A plain net.Conn read or write
 // enters the scheduler's syscall state, and the first one after the process went idle wakes the runtime's
 // sysmon thread: once per request on a link that answers one call at a time. Reads come from one goroutine
-// at a time and writes from the holder of conn.wmu, so each side's state below is its own.
+// at a time and writes from one writer at a time (the connection serializes them), so each side's state
+// below is its own.
 //
 // A read that finds the socket empty re-reads for up to readSpin before parking when the last wait for data
 // was that short and the peer's calls come one at a time (see concurrent): a peer that calls so sends its next
@@ -26,7 +27,7 @@ import (
 // read brought a whole call's packets or more, the reader sleeps for the coalescing delay before it reads
 // again, so the requests that come meanwhile are read, served and answered as one batch, and the peer's
 // writes in between cost it no wakeup of ours. See coalesceDelay for how long.
-type rawSocket struct {
+type Socket struct {
 	rc syscall.RawConn
 
 	rbuf     []byte
@@ -35,12 +36,12 @@ type rawSocket struct {
 	readFn   func(fd uintptr) bool
 	canSpin  bool  // more than one P: a spinning reader leaves the others one
 	spin     bool  // the last wait for data took readSpin or less
-	waitFrom int64 // monoNow when this read first found the socket empty; 0 until then
+	waitFrom int64 // MonoNow when this read first found the socket empty; 0 until then
 
-	*linkLoad // counted by the connection as it handles packets; see coalesceDelay
+	*Load // counted by the connection as it handles packets; see coalesceDelay
 
 	coalesceMax int64 // the longest coalescing sleep in nanoseconds; 0 turns coalescing off
-	rateFrom    int64 // monoNow when the current rate window began
+	rateFrom    int64 // MonoNow when the current rate window began
 	rateMsgs    int   // messages in the current rate window
 	slept       int64 // nanoseconds slept for batches in the current rate window
 	perMsg      int64 // smoothed nanoseconds between the peer's messages; 0 until measured
@@ -53,9 +54,9 @@ type rawSocket struct {
 	writeFn func(fd uintptr) bool
 }
 
-// newRawSocket returns a rawSocket for nc when it is a plain TCP connection, else nil; coalesceMax bounds its
+// NewSocket returns a Socket for nc when it is a plain TCP connection, else nil; coalesceMax bounds its
 // coalescing sleep (0 turns coalescing off), and load is what the connection counts of the peer's packets.
-func newRawSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *linkLoad) *rawSocket {
+func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Socket {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -64,14 +65,14 @@ func newRawSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *linkLoa
 	if err != nil {
 		return nil
 	}
-	s := &rawSocket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1, linkLoad: load, coalesceMax: int64(coalesceMax)}
+	s := &Socket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1, Load: load, coalesceMax: int64(coalesceMax)}
 	s.readFn = s.readOnce
 	s.writeFn = s.writeOnce
 	return s
 }
 
 // Read reads into b, parking until the socket is readable; io.EOF once the peer closed its end.
-func (s *rawSocket) Read(b []byte) (int, error) {
+func (s *Socket) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -93,15 +94,15 @@ func (s *rawSocket) Read(b []byte) (int, error) {
 const readSpin = 100 * time.Microsecond
 
 // readOnce is one read(2), or several while it spins; false asks the netpoller to wait for the socket.
-func (s *rawSocket) readOnce(fd uintptr) bool {
+func (s *Socket) readOnce(fd uintptr) bool {
 	for {
 		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.rbuf[0])), uintptr(len(s.rbuf)))
 		switch errno {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			if s.packets >= callPackets {
-				s.packets = 0
+			if s.Packets >= callPackets {
+				s.Packets = 0
 				if d := s.coalesceDelay(); d > 0 {
 					ts := syscall.NsecToTimespec(d)
 					_ = syscall.Nanosleep(&ts, nil)
@@ -109,7 +110,7 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 					continue
 				}
 			}
-			now := monoNow()
+			now := MonoNow()
 			if s.waitFrom == 0 {
 				s.waitFrom = now
 			}
@@ -122,7 +123,7 @@ func (s *rawSocket) readOnce(fd uintptr) bool {
 		default:
 			s.rerrno = errno
 		}
-		now := monoNow()
+		now := MonoNow()
 		s.measure(now)
 		if s.waitFrom != 0 {
 			s.spin = s.canSpin && now-s.waitFrom <= int64(readSpin)
@@ -152,8 +153,8 @@ const (
 // hornbeam_hooks, its calls then come one at a time). A sleep delays a call by the delay at most, so a peer
 // that gains nothing from batching loses a quarter of its rate at most, and a handful of callers with quick
 // round trips are not made to wait at all (docs/benchmarks.md, "dist", has what it gains).
-func (s *rawSocket) coalesceDelay() int64 {
-	d := min(s.coalesceMax, int64(s.callers)*s.perMsg/coalesceShare)
+func (s *Socket) coalesceDelay() int64 {
+	d := min(s.coalesceMax, int64(s.Callers)*s.perMsg/coalesceShare)
 	if d < coalesceMin || !s.concurrent {
 		return 0
 	}
@@ -162,10 +163,10 @@ func (s *rawSocket) coalesceDelay() int64 {
 
 // measure takes the messages handled since the last read that brought data into the rate estimate; it is
 // called, with the time, as a read returns.
-func (s *rawSocket) measure(now int64) {
-	s.rateMsgs += s.messages
-	s.batchMax = max(s.batchMax, s.messages)
-	s.packets, s.messages = 0, 0
+func (s *Socket) measure(now int64) {
+	s.rateMsgs += s.Messages
+	s.batchMax = max(s.batchMax, s.Messages)
+	s.Packets, s.Messages = 0, 0
 	span := now - s.rateFrom
 	switch {
 	case span > rateIdle:
@@ -186,25 +187,25 @@ func (s *rawSocket) measure(now int64) {
 	s.rateFrom, s.rateMsgs, s.batchMax, s.slept = now, 0, 0, 0
 }
 
-// linkLoad is what a connection's reader counts of its peer's packets, for its rawSocket's coalescing.
-type linkLoad struct {
-	packets  int // packets handled since the last read that brought data
-	messages int // of those, messages (packets with a payload)
-	callers  int // the peer's calls in flight: its monitors on hornbeam_hooks and rex
+// Load is what a connection's reader counts of its peer's packets, for its Socket's coalescing.
+type Load struct {
+	Packets  int // packets handled since the last read that brought data
+	Messages int // of those, messages (packets with a payload)
+	Callers  int // the peer's calls in flight: its monitors on the names the node serves itself
 }
 
-// countCaller follows the peer's calls in flight, given a MONITOR_P or DEMONITOR_P on a served name:
-// gen_server:call monitors the server for the length of a call.
-func (l *linkLoad) countCaller(op int) {
-	if op == opMonitorP {
-		l.callers++
-	} else if l.callers > 0 {
-		l.callers--
+// CountCaller follows the peer's calls in flight, given a MONITOR_P (monitor true) or DEMONITOR_P on a served
+// name: gen_server:call monitors the server for the length of a call.
+func (l *Load) CountCaller(monitor bool) {
+	if monitor {
+		l.Callers++
+	} else if l.Callers > 0 {
+		l.Callers--
 	}
 }
 
 // Write writes all of b.
-func (s *rawSocket) Write(b []byte) (int, error) {
+func (s *Socket) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -215,7 +216,7 @@ func (s *rawSocket) Write(b []byte) (int, error) {
 
 // writev writes every buffer of bufs, in order, with as few writev(2) calls as the socket takes; bufs'
 // elements are changed.
-func (s *rawSocket) writev(bufs [][]byte) (int64, error) {
+func (s *Socket) writev(bufs [][]byte) (int64, error) {
 	total := int64(0)
 	for _, b := range bufs {
 		total += int64(len(b))
@@ -239,7 +240,7 @@ const maxIovecs = 1024
 
 // writeOnce writes what it can of s.wbufs and drops what was written from it; false asks the netpoller to
 // wait until the socket takes more.
-func (s *rawSocket) writeOnce(fd uintptr) bool {
+func (s *Socket) writeOnce(fd uintptr) bool {
 	for len(s.wbufs) > 0 {
 		s.wiov = s.wiov[:0]
 		for _, b := range s.wbufs {
@@ -275,7 +276,7 @@ func (s *rawSocket) writeOnce(fd uintptr) bool {
 }
 
 // consume drops the first n written bytes from s.wbufs.
-func (s *rawSocket) consume(n int) {
+func (s *Socket) consume(n int) {
 	for len(s.wbufs) > 0 && n >= len(s.wbufs[0]) {
 		n -= len(s.wbufs[0])
 		s.wbufs = s.wbufs[1:]

@@ -7,25 +7,25 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 )
 
-// proto is the Erlang distribution protocol, plugged into ergo as node.Options.Proto. ergo runs the handshake
+// distProto is the Erlang distribution protocol, plugged into ergo as node.Options.Proto. ergo runs the handshake
 // and then hands each connection here.
-type proto struct {
+type distProto struct {
 	n *Node
 }
 
 // Init makes the connection for a completed handshake; its goroutines start in Serve.
-func (p *proto) Init(_ context.Context, nc lib.NetReadWriter, _ string, d ergonode.HandshakeDetails) (ergonode.ConnectionInterface, error) {
+func (p *distProto) Init(_ context.Context, nc lib.NetReadWriter, _ string, d ergonode.HandshakeDetails) (ergonode.ConnectionInterface, error) {
 	return newConn(p.n, nc, d), nil
 }
 
 // Serve runs the connection until the link fails or the node stops.
-func (p *proto) Serve(ci ergonode.ConnectionInterface, router ergonode.CoreRouter) {
+func (p *distProto) Serve(ci ergonode.ConnectionInterface, router ergonode.CoreRouter) {
 	c := ci.(*conn)
 	<-p.n.ready
 	c.serve(router)
 }
 
 // Terminate stops the connection; Serve has returned by then.
-func (p *proto) Terminate(ci ergonode.ConnectionInterface) {
+func (p *distProto) Terminate(ci ergonode.ConnectionInterface) {
 	ci.(*conn).stop()
 }
