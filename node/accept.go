@@ -80,8 +80,8 @@ type acceptor struct {
 	live     map[net.Conn]struct{} // the acceptor's ends of handed-off loopback sockets
 	closed   bool
 
-	handMu sync.Mutex          // held across a hand-off's dial, so that take finds what that dial made
-	handed map[string]*handOff // by the loopback address ergo sees as the remote one
+	handMu sync.Mutex                           // held across a hand-off's dial, so that take finds what that dial made
+	handed map[string]ergonode.HandshakeDetails // by the loopback address ergo sees as the remote one
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -92,12 +92,6 @@ type pending struct {
 	conn    net.Conn
 	host    string
 	evicted bool // dropped to make room; guarded by acceptor.mu
-}
-
-// handOff is a connection the acceptor handshaked, waiting for or served by ergo.
-type handOff struct {
-	conn    net.Conn
-	details ergonode.HandshakeDetails
 }
 
 // listenAcceptor listens on the first free port from opts.ListenBegin to opts.ListenEnd on the host of the
@@ -131,7 +125,7 @@ func listenAcceptor(opts Options, log *slog.Logger) (*acceptor, error) {
 			per:    maxHandshakesPerHost,
 			hosts:  make(map[string]int),
 			live:   make(map[net.Conn]struct{}),
-			handed: make(map[string]*handOff),
+			handed: make(map[string]ergonode.HandshakeDetails),
 			done:   make(chan struct{}),
 		}, nil
 	}
@@ -425,8 +419,8 @@ func (a *acceptor) replaceStale(peer string) error {
 	return nil
 }
 
-// handOff dials ergo's loopback listener for sock, recording sock under the dial's local address for take.
-// It returns the acceptor's end of the loopback socket and that address.
+// handOff dials ergo's loopback listener for sock, recording d, with sock in its peerInfo, under the dial's
+// local address for take. It returns the acceptor's end of the loopback socket and that address.
 func (a *acceptor) handOff(sock net.Conn, d ergonode.HandshakeDetails) (net.Conn, string, error) {
 	a.handMu.Lock()
 	lc, err := net.DialTimeout("tcp", a.internal, handOffTimeout)
@@ -435,7 +429,10 @@ func (a *acceptor) handOff(sock net.Conn, d ergonode.HandshakeDetails) (net.Conn
 		return nil, "", err
 	}
 	key := lc.LocalAddr().String()
-	a.handed[key] = &handOff{conn: sock, details: d}
+	p := peerOf(d)
+	p.sock = sock
+	d.Custom = &p
+	a.handed[key] = d
 	a.handMu.Unlock()
 	a.mu.Lock()
 	a.live[lc] = struct{}{}
@@ -446,26 +443,24 @@ func (a *acceptor) handOff(sock net.Conn, d ergonode.HandshakeDetails) (net.Conn
 	return lc, key, nil
 }
 
-// take returns the details of the hand-off ergo accepted from remote, with the hand-off as their Custom field
+// take returns the details of the hand-off ergo accepted from remote, whose peerInfo holds the peer's socket
 // for servedConn; any other connection is refused. It waits only for a hand-off's dial in progress.
 func (a *acceptor) take(remote net.Addr) (ergonode.HandshakeDetails, error) {
 	a.handMu.Lock()
-	h := a.handed[remote.String()]
+	d, ok := a.handed[remote.String()]
 	delete(a.handed, remote.String())
 	a.handMu.Unlock()
-	if h == nil {
+	if !ok {
 		return ergonode.HandshakeDetails{}, errNotHandedOff
 	}
-	d := h.details
-	d.Custom = h
 	return d, nil
 }
 
 // servedConn is the socket distProto.Init serves for a connection ergo hands it: the peer's own for a
 // hand-off, else nc, which ergo dialed.
 func servedConn(nc lib.NetReadWriter, d ergonode.HandshakeDetails) lib.NetReadWriter {
-	if h, ok := d.Custom.(*handOff); ok {
-		return h.conn
+	if sock := peerOf(d).sock; sock != nil {
+		return sock
 	}
 	return nc
 }

@@ -236,6 +236,43 @@ func TestHidden(t *testing.T) {
 	}
 }
 
+// TestPeerHidden: a connection knows whether its peer is a hidden node, whichever side opened it.
+func TestPeerHidden(t *testing.T) {
+	requireErl(t)
+	tests := []struct {
+		name    string
+		erlArgs []string
+		connect string // how erl connects to the Go node; empty: the Go node connects to erl
+		want    bool
+	}{
+		{"visible peer connects", nil, "pong = net_adm:ping(Go)", false},
+		{"hidden peer connects", nil, "true = net_kernel:hidden_connect_node(Go)", true},
+		{"Go connects to a visible peer", nil, "", false},
+		{"Go connects to a hidden peer", []string{"-hidden"}, "", true},
+	}
+	n := startNode(t, testEngine(t))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			script := `io:format("ready~n"), receive after infinity -> ok end`
+			if tt.connect != "" {
+				script = tt.connect + ", " + script
+			}
+			e := startErl(t, testCookie, n.Name(), script, tt.erlArgs...)
+			e.waitLine(t, "ready", 20*time.Second)
+			if tt.connect == "" {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_, err := n.RPC(ctx, e.name, "erlang", "node")
+				require.NoError(t, err)
+			}
+			var c *conn
+			require.Eventually(t, func() bool { c = n.conn(etf.Atom(e.name)); return c != nil }, 5*time.Second,
+				10*time.Millisecond, "no connection to %s", e.name)
+			require.Equal(t, tt.want, c.hidden, "got hidden %v; want %v", c.hidden, tt.want)
+		})
+	}
+}
+
 func TestReconnectAfterDisconnect(t *testing.T) {
 	requireErl(t)
 	n, _ := startLoggedNode(t, false)
@@ -252,7 +289,8 @@ func TestReconnectAfterDisconnect(t *testing.T) {
 }
 
 // pipeHandshake runs the dialing and the accepting side of a handshake against each other; the accepting side
-// closes its end when it fails, as the acceptor does.
+// closes its end when it fails, as the acceptor does. The dialing node is visible and the accepting one hidden,
+// and each side must see the other so.
 func pipeHandshake(t *testing.T, tls bool, dialName, dialCookie, acceptCookie string) (dialErr, acceptErr error) {
 	t.Helper()
 	a, b := net.Pipe()
@@ -263,15 +301,15 @@ func pipeHandshake(t *testing.T, tls bool, dialName, dialCookie, acceptCookie st
 	done := make(chan error, 1)
 	go func() {
 		d, err := acceptor.accept(newHSFramer(b, tls), acceptCookie)
-		if err == nil && (d.Name != dialName || d.Creation != 7) {
-			err = fmt.Errorf("accepted %+v", d)
+		if err == nil && (d.Name != dialName || d.Creation != 7 || peerOf(d).hidden()) {
+			err = fmt.Errorf("accepted %+v, hidden %v", d, peerOf(d).hidden())
 		}
 		_ = b.Close()
 		done <- err
 	}()
 	d, err := dialer.dial(newHSFramer(a, tls), dialCookie)
-	if err == nil && (d.Name != "acceptor@host" || d.Creation != 9) {
-		err = fmt.Errorf("dialed %+v", d)
+	if err == nil && (d.Name != "acceptor@host" || d.Creation != 9 || !peerOf(d).hidden()) {
+		err = fmt.Errorf("dialed %+v, hidden %v", d, peerOf(d).hidden())
 	}
 	return err, <-done
 }
@@ -382,7 +420,7 @@ func TestAcceptorMakesRoom(t *testing.T) {
 }
 
 func TestHandOffRefusesStrangers(t *testing.T) {
-	a := &acceptor{handed: make(map[string]*handOff)}
+	a := &acceptor{handed: make(map[string]ergonode.HandshakeDetails)}
 	_, err := a.take(&net.TCPAddr{IP: net.ParseIP(loopback), Port: 1})
 	require.True(t, errors.Is(err, errNotHandedOff), "got %v; want %v", err, errNotHandedOff)
 }

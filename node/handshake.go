@@ -171,7 +171,7 @@ func (h *handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails,
 	if msg, err = f.read(); err != nil {
 		return d, err
 	}
-	challenge, creation, peer, err := parseChallenge(msg)
+	flags, challenge, creation, peer, err := parseChallenge(msg)
 	if err != nil {
 		return d, err
 	}
@@ -193,7 +193,7 @@ func (h *handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails,
 	if !sameDigest(msg[1:], digest(mine, cookie)) {
 		return d, fmt.Errorf("node: connection to %s rejected: %w", peer, errBadAck)
 	}
-	return ergonode.HandshakeDetails{Name: peer, Creation: creation, Version: 6}, nil
+	return peerDetails(peer, creation, flags), nil
 }
 
 // accept is the accepting side: recv_name, send_status, send_challenge, recv_challenge_reply,
@@ -234,8 +234,34 @@ func (h *handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetail
 	if err := f.write(ackMsg(digest(binary.BigEndian.Uint32(msg[1:5]), cookie))); err != nil {
 		return d, err
 	}
-	return ergonode.HandshakeDetails{Name: peer, Creation: creation, Version: 6}, nil
+	return peerDetails(peer, creation, flags), nil
 }
+
+// peerInfo is what the handshake learned of a peer beyond ergo's HandshakeDetails; it reaches distProto.Init
+// as their Custom field (peerOf).
+type peerInfo struct {
+	// flags are the distribution flags the peer sent.
+	flags uint64
+	// sock is the peer's socket when the acceptor handshaked it and handed it off; nil when ergo dialed.
+	sock net.Conn
+}
+
+// peerDetails are the details of a finished handshake with peer.
+func peerDetails(peer string, creation uint32, flags uint64) ergonode.HandshakeDetails {
+	return ergonode.HandshakeDetails{Name: peer, Creation: creation, Version: 6, Custom: &peerInfo{flags: flags}}
+}
+
+// peerOf returns what the handshake learned of the peer of d; the zero peerInfo when d did not come from it.
+func peerOf(d ergonode.HandshakeDetails) peerInfo {
+	if p, ok := d.Custom.(*peerInfo); ok {
+		return *p
+	}
+	return peerInfo{}
+}
+
+// hidden tells whether the peer is a hidden node (erl -hidden, a C node): it left DFLAG_PUBLISHED out of its
+// handshake.
+func (p peerInfo) hidden() bool { return p.flags&flagPublished == 0 }
 
 // nameMsg is this node's send_name.
 func (h *handshake) nameMsg() []byte {
@@ -286,16 +312,17 @@ func parseName(msg []byte) (flags uint64, creation uint32, name string, err erro
 	return flags, creation, name, err
 }
 
-// parseChallenge reads a peer's send_challenge; its flags are not needed.
-func parseChallenge(msg []byte) (challenge, creation uint32, name string, err error) {
+// parseChallenge reads a peer's send_challenge.
+func parseChallenge(msg []byte) (flags uint64, challenge, creation uint32, name string, err error) {
 	if msg[0] != hsName || len(msg) < chalMsgLen {
-		return 0, 0, "", fmt.Errorf("node: handshake: %w: want a challenge of at least %d bytes, got tag %d in %d bytes",
+		return 0, 0, 0, "", fmt.Errorf("node: handshake: %w: want a challenge of at least %d bytes, got tag %d in %d bytes",
 			errMalformed, chalMsgLen, msg[0], len(msg))
 	}
+	flags = binary.BigEndian.Uint64(msg[1:])
 	challenge = binary.BigEndian.Uint32(msg[9:])
 	creation = binary.BigEndian.Uint32(msg[13:])
 	name, err = nodeName(msg[chalMsgLen:], int(binary.BigEndian.Uint16(msg[17:])))
-	return challenge, creation, name, err
+	return flags, challenge, creation, name, err
 }
 
 // nodeName takes a node name of the declared length n from rest, the bytes the message has left.
