@@ -30,6 +30,7 @@ type conn struct {
 	n        *Node
 	peer     string
 	creation uint32
+	hidden   bool // the peer is a hidden node (erl -hidden, a C node): its handshake left DFLAG_PUBLISHED out
 	nc       lib.NetReadWriter
 	pending  []byte // bytes read along with the handshake
 	router   ergonode.CoreRouter
@@ -67,6 +68,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		n:        n,
 		peer:     d.Name,
 		creation: d.Creation,
+		hidden:   peerOf(d).hidden(),
 		nc:       nc,
 		out:      make(chan frame, n.opts.SendQueue),
 		kick:     make(chan struct{}, 1),

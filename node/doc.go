@@ -2,9 +2,10 @@
 // (docs/protocol.md) as the registered process hornbeam_hooks, so that Erlang nodes call Go, Python and Erlang
 // hooks with gen_server:call, rpc or erpc, and Go calls Erlang processes back (Node.Call, Node.RPC).
 //
-// Start starts the node: ergo (github.com/ergo-services/ergo) provides the node runtime, EPMD registration and
-// the handshake, and this package provides the distribution protocol after the handshake (ergo's
-// node.ProtoInterface) and hornbeam_hooks on top of a *hooks.Engine. Several nodes may run in one process.
+// Start starts the node: ergo (github.com/ergo-services/ergo) provides the node runtime and EPMD registration,
+// and this package provides the listening port and the handshake (acceptor, in accept.go, and handshake), the
+// distribution protocol after the handshake (ergo's node.ProtoInterface) and hornbeam_hooks on top of a
+// *hooks.Engine. Several nodes may run in one process.
 //
 // # How a request flows
 //
@@ -15,11 +16,13 @@
 // the reader itself, and writes the reply through the caller's alias (wire.go frames it). docs/protocol.md,
 // "How a request travels through the code", walks the files in order.
 //
-// The files by job: the transport is conn.go (reader, writer loop, ticks), wire.go (packet framing) and
-// conn_ergo.go and ergoterm.go (ergo's side of a connection), with the raw-syscall socket, the read spin,
-// coalescing and the watchdog in node/internal/rawio; control dispatch is dispatch.go; serving is served.go
-// (the table of served names and pids), server.go (hornbeam_hooks), rpc.go (rex and erpc), erlang_handler.go
-// (hooks served by Erlang processes) and call.go (calls from Go to Erlang).
+// The files by job: connections start in accept.go (the listening port) and handshake.go (the version 6
+// handshake both ways, which also tells whether a peer is hidden); the transport is conn.go (reader, writer
+// loop, ticks), wire.go (packet framing) and conn_ergo.go and ergoterm.go (ergo's side of a connection), with
+// the raw-syscall socket, the read spin, coalescing and the watchdog in node/internal/rawio; control dispatch
+// is dispatch.go; serving is served.go (the table of served names and pids), server.go (hornbeam_hooks),
+// rpc.go (rex and erpc), erlang_handler.go (hooks served by Erlang processes) and call.go (calls from Go to
+// Erlang).
 //
 // # Served by Go code, not by ergo processes
 //

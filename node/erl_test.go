@@ -108,13 +108,14 @@ type erl struct {
 	out strings.Builder
 }
 
-// startErl runs `erl -eval script` as a distributed node with cookie; the script sees the Go node's name bound
-// to the variable Go. The node is killed at cleanup.
-func startErl(t *testing.T, cookie, goNode, script string) *erl {
+// startErl runs `erl -eval script` as a distributed node with cookie and any further erl flags; the script
+// sees the Go node's name bound to the variable Go. The node is killed at cleanup.
+func startErl(t *testing.T, cookie, goNode, script string, flags ...string) *erl {
 	t.Helper()
 	name := uniqueName("e")
 	eval := fmt.Sprintf("Go = '%s', %s", goNode, script)
-	cmd := exec.Command("erl", "-sname", name, "-setcookie", cookie, "-noshell", "-noinput", "-eval", eval)
+	args := append([]string{"-sname", name, "-setcookie", cookie, "-noshell", "-noinput"}, flags...)
+	cmd := exec.Command("erl", append(args, "-eval", eval)...)
 	cmd.Env = append(os.Environ(), "ERL_CRASH_DUMP_SECONDS=0")
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw

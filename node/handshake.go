@@ -1,42 +1,436 @@
 package node
 
 import (
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
-	"github.com/ergo-services/ergo/proto/dist"
 )
 
-// handshake is ergo's distribution handshake with its failures logged: ergo itself only prints them as
-// warnings, which this package switches off. It is version 6: OTP 25 accepts no other from a node that
-// connects to it (see Node.Call), and peers that connect here may start with either.
+// The distribution handshake, version 6 (erl_dist_protocol.html, "Distribution Handshake"): the only one OTP 25
+// speaks. Each message is framed by a 2-byte big-endian length, or a 4-byte one over TLS (inet_tls_dist sets
+// {packet, 4} before the handshake).
+const (
+	hsName      = 'N' // send_name: flags(8) creation(4) nlen(2) name; send_challenge: challenge(4) after the flags
+	hsOldName   = 'n' // the version 5 send_name of nodes older than OTP 23
+	hsStatus    = 's' // status text
+	hsReply     = 'r' // challenge(4) digest(16)
+	hsAck       = 'a' // digest(16)
+	digestLen   = md5.Size
+	nameMsgLen  = 1 + 8 + 4 + 2     // send_name before the name
+	chalMsgLen  = 1 + 8 + 4 + 4 + 2 // send_challenge before the name
+	replyMsgLen = 1 + 4 + digestLen
+	ackMsgLen   = 1 + digestLen
+	// maxNodeName is the longest node name in bytes: a node name is an atom.
+	maxNodeName = 255
+	// maxHandshakeMsg bounds every handshake message read; the longest legal one is a challenge with a full name.
+	maxHandshakeMsg = chalMsgLen + maxNodeName
+	// handshakeTimeout is how long a whole handshake may take, counted from its start: a peer that trickles its
+	// bytes does not get more.
+	handshakeTimeout = 5 * time.Second
+)
+
+// Distribution flags (dist.hrl).
+const (
+	flagPublished          = 0x1
+	flagExtendedReferences = 0x4
+	flagDistMonitor        = 0x8
+	flagFunTags            = 0x10
+	flagDistMonitorName    = 0x20
+	flagNewFunTags         = 0x80
+	flagExtendedPidsPorts  = 0x100
+	flagExportPtrTag       = 0x200
+	flagBitBinaries        = 0x400
+	flagNewFloats          = 0x800
+	flagUnicodeIO          = 0x1000
+	flagSmallAtomTags      = 0x4000
+	flagUTF8Atoms          = 0x10000
+	flagMapTag             = 0x20000
+	flagBigCreation        = 0x40000
+	flagHandshake23        = 0x1000000
+	flagSpawn              = 1 << 32
+	flagNameMe             = 1 << 33
+	flagV4NC               = 1 << 34
+	flagAlias              = 1 << 35
+
+	// nodeFlags are the flags this node advertises (see the package doc), flagPublished aside: a hidden node
+	// leaves it out.
+	nodeFlags = flagExtendedReferences | flagDistMonitor | flagFunTags | flagDistMonitorName | flagNewFunTags |
+		flagExtendedPidsPorts | flagExportPtrTag | flagBitBinaries | flagNewFloats | flagUnicodeIO |
+		flagSmallAtomTags | flagUTF8Atoms | flagMapTag | flagBigCreation | flagHandshake23 | flagSpawn |
+		flagV4NC | flagAlias
+)
+
+// Why a handshake fails, when not for an I/O error; the errors returned wrap one of these.
+var (
+	// errCookieMismatch: the peer's challenge reply does not match this node's cookie.
+	errCookieMismatch = errors.New("invalid challenge reply (cookie mismatch?)")
+	// errBadAck: the peer's challenge ack does not match this node's cookie.
+	errBadAck = errors.New("invalid challenge ack (cookie mismatch?)")
+	// errClosedAfterReply: the peer closed the link after this node's challenge reply, which is how an Erlang
+	// node refuses a wrong cookie.
+	errClosedAfterReply = errors.New("peer closed the link after our challenge reply (cookie mismatch?)")
+	// errMalformed: a message that breaks the protocol.
+	errMalformed = errors.New("malformed handshake message")
+	// errRefused: the peer answered send_name with a status other than ok.
+	errRefused = errors.New("refused by the peer")
+)
+
+// handshake runs the distribution handshake for ergo (node.Options.Handshake) and for the acceptor. Start
+// handshakes the connections this node opens; connections peers open are handshaked by the acceptor (accept,
+// below), and ergo's Accept only takes over the ones it hands off (see acceptor).
 type handshake struct {
-	ergonode.HandshakeInterface
-	log *slog.Logger
+	log    *slog.Logger
+	hidden bool
+	acc    *acceptor
+
+	name     string // set by Init, before ergo listens or connects
+	creation uint32
 }
 
-func newHandshake(log *slog.Logger) handshake {
-	return handshake{HandshakeInterface: dist.CreateHandshake(dist.HandshakeOptions{Version: dist.HandshakeVersion6}), log: log}
+// newHandshake returns the handshake of a node that is hidden or not; acc hands over the connections it
+// handshaked.
+func newHandshake(log *slog.Logger, hidden bool, acc *acceptor) *handshake {
+	return &handshake{log: log, hidden: hidden, acc: acc}
 }
 
-// Start runs the handshake for a connection this node opened.
-func (h handshake) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
-	d, err := h.HandshakeInterface.Start(remote, conn, tls, cookie)
-	if err != nil {
+// Init takes the node's name and creation; the flags advertised are this package's own (nodeFlags).
+func (h *handshake) Init(nodename string, creation uint32, _ ergonode.Flags) error {
+	h.name, h.creation = nodename, creation
+	return nil
+}
+
+// Version is the handshake version registered with EPMD.
+func (h *handshake) Version() ergonode.HandshakeVersion { return 6 }
+
+// flags returns the flags this node sends.
+func (h *handshake) flags() uint64 {
+	if h.hidden {
+		return nodeFlags
+	}
+	return nodeFlags | flagPublished
+}
+
+// Start handshakes a connection this node opened. It fails after handshakeTimeout; a failure is logged with
+// the peer's name once known.
+func (h *handshake) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
+	d, err := withDeadline(conn, func() (ergonode.HandshakeDetails, error) {
+		return h.dial(newHSFramer(conn, tls), cookie)
+	})
+	switch {
+	case isCookieError(err):
+		h.log.Warn(err.Error(), "remote", remote)
+	case err != nil:
 		h.log.Warn("node: handshake failed", "remote", remote, "error", err)
 	}
 	return d, err
 }
 
-// Accept runs the handshake for a connection a peer opened; a wrong cookie fails here.
-func (h handshake) Accept(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
-	d, err := h.HandshakeInterface.Accept(remote, conn, tls, cookie)
-	if err != nil && !errors.Is(err, io.EOF) {
-		h.log.Warn("node: handshake refused", "remote", remote, "error", err)
+// Accept gives ergo the details of a connection the acceptor handshaked and handed off; it does no I/O, so
+// that no peer can hold up ergo's accept loop, and refuses every other connection at once.
+func (h *handshake) Accept(remote net.Addr, _ lib.NetReadWriter, _ bool, _ string) (ergonode.HandshakeDetails, error) {
+	return h.acc.take(remote)
+}
+
+// dial is the connecting side: send_name, recv_status, recv_challenge, send_challenge_reply, recv_challenge_ack.
+func (h *handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
+	var d ergonode.HandshakeDetails
+	if err := f.write(h.nameMsg()); err != nil {
+		return d, err
+	}
+	msg, err := f.read()
+	if err != nil {
+		return d, err
+	}
+	if msg[0] != hsStatus {
+		return d, fmt.Errorf("node: handshake: %w: want a status, got tag %d", errMalformed, msg[0])
+	}
+	switch status := string(msg[1:]); status {
+	case "ok", "ok_simultaneous":
+	case "alive":
+		// The peer still has a connection from this node; ergo dials only when it has none, so that one is
+		// dead and the peer may drop it.
+		if err := f.write([]byte("strue")); err != nil {
+			return d, err
+		}
+	default:
+		return d, fmt.Errorf("node: handshake: %w: status %q", errRefused, truncate(status, 32))
+	}
+	if msg, err = f.read(); err != nil {
+		return d, err
+	}
+	flags, challenge, creation, peer, err := parseChallenge(msg)
+	if err != nil {
+		return d, err
+	}
+	mine := newChallenge()
+	if err := f.write(replyMsg(mine, digest(challenge, cookie))); err != nil {
+		return d, err
+	}
+	msg, err = f.read()
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return d, fmt.Errorf("node: connection to %s rejected: %w", peer, errClosedAfterReply)
+	}
+	if err != nil {
+		return d, err
+	}
+	if len(msg) != ackMsgLen || msg[0] != hsAck {
+		return d, fmt.Errorf("node: handshake with %s: %w: want a %d-byte challenge ack, got tag %d in %d bytes",
+			peer, errMalformed, ackMsgLen, msg[0], len(msg))
+	}
+	if !sameDigest(msg[1:], digest(mine, cookie)) {
+		return d, fmt.Errorf("node: connection to %s rejected: %w", peer, errBadAck)
+	}
+	return peerDetails(peer, creation, flags), nil
+}
+
+// accept is the accepting side: recv_name, send_status, send_challenge, recv_challenge_reply,
+// send_challenge_ack. The caller bounds its time.
+func (h *handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
+	var d ergonode.HandshakeDetails
+	msg, err := f.read()
+	if err != nil {
+		return d, err
+	}
+	flags, creation, peer, err := parseName(msg)
+	if err != nil {
+		return d, err
+	}
+	if flags&flagNameMe != 0 {
+		return d, fmt.Errorf("node: handshake with %s: %w: dynamic node names are not supported", peer, errMalformed)
+	}
+	if peer == h.name {
+		return d, fmt.Errorf("node: handshake: %w: the peer calls itself %s, this node's name", errMalformed, peer)
+	}
+	if err := f.write([]byte("sok")); err != nil {
+		return d, err
+	}
+	mine := newChallenge()
+	if err := f.write(h.challengeMsg(mine)); err != nil {
+		return d, err
+	}
+	if msg, err = f.read(); err != nil {
+		return d, err
+	}
+	if len(msg) != replyMsgLen || msg[0] != hsReply {
+		return d, fmt.Errorf("node: handshake with %s: %w: want a %d-byte challenge reply, got tag %d in %d bytes",
+			peer, errMalformed, replyMsgLen, msg[0], len(msg))
+	}
+	if !sameDigest(msg[5:], digest(mine, cookie)) {
+		return d, fmt.Errorf("node: rejected connection from %s: %w", peer, errCookieMismatch)
+	}
+	if err := f.write(ackMsg(digest(binary.BigEndian.Uint32(msg[1:5]), cookie))); err != nil {
+		return d, err
+	}
+	return peerDetails(peer, creation, flags), nil
+}
+
+// peerInfo is what the handshake learned of a peer beyond ergo's HandshakeDetails; it reaches distProto.Init
+// as their Custom field (peerOf).
+type peerInfo struct {
+	// flags are the distribution flags the peer sent.
+	flags uint64
+	// sock is the peer's socket when the acceptor handshaked it and handed it off; nil when ergo dialed.
+	sock net.Conn
+}
+
+// peerDetails are the details of a finished handshake with peer.
+func peerDetails(peer string, creation uint32, flags uint64) ergonode.HandshakeDetails {
+	return ergonode.HandshakeDetails{Name: peer, Creation: creation, Version: 6, Custom: &peerInfo{flags: flags}}
+}
+
+// peerOf returns what the handshake learned of the peer of d; the zero peerInfo when d did not come from it.
+func peerOf(d ergonode.HandshakeDetails) peerInfo {
+	if p, ok := d.Custom.(*peerInfo); ok {
+		return *p
+	}
+	return peerInfo{}
+}
+
+// hidden tells whether the peer is a hidden node (erl -hidden, a C node): it left DFLAG_PUBLISHED out of its
+// handshake.
+func (p peerInfo) hidden() bool { return p.flags&flagPublished == 0 }
+
+// nameMsg is this node's send_name.
+func (h *handshake) nameMsg() []byte {
+	b := make([]byte, nameMsgLen, nameMsgLen+len(h.name))
+	b[0] = hsName
+	binary.BigEndian.PutUint64(b[1:], h.flags())
+	binary.BigEndian.PutUint32(b[9:], h.creation)
+	binary.BigEndian.PutUint16(b[13:], uint16(len(h.name)))
+	return append(b, h.name...)
+}
+
+// challengeMsg is this node's send_challenge with challenge.
+func (h *handshake) challengeMsg(challenge uint32) []byte {
+	b := make([]byte, chalMsgLen, chalMsgLen+len(h.name))
+	b[0] = hsName
+	binary.BigEndian.PutUint64(b[1:], h.flags())
+	binary.BigEndian.PutUint32(b[9:], challenge)
+	binary.BigEndian.PutUint32(b[13:], h.creation)
+	binary.BigEndian.PutUint16(b[17:], uint16(len(h.name)))
+	return append(b, h.name...)
+}
+
+// replyMsg is send_challenge_reply.
+func replyMsg(challenge uint32, sum []byte) []byte {
+	b := make([]byte, 5, replyMsgLen)
+	b[0] = hsReply
+	binary.BigEndian.PutUint32(b[1:], challenge)
+	return append(b, sum...)
+}
+
+// ackMsg is send_challenge_ack.
+func ackMsg(sum []byte) []byte {
+	return append([]byte{hsAck}, sum...)
+}
+
+// parseName reads a peer's send_name. The name must fit in the message as declared, and be name@host.
+func parseName(msg []byte) (flags uint64, creation uint32, name string, err error) {
+	if msg[0] == hsOldName {
+		return 0, 0, "", fmt.Errorf("node: handshake: %w: a version 5 name message, from a node older than OTP 23", errMalformed)
+	}
+	if msg[0] != hsName || len(msg) < nameMsgLen {
+		return 0, 0, "", fmt.Errorf("node: handshake: %w: want a name message of at least %d bytes, got tag %d in %d bytes",
+			errMalformed, nameMsgLen, msg[0], len(msg))
+	}
+	flags = binary.BigEndian.Uint64(msg[1:])
+	creation = binary.BigEndian.Uint32(msg[9:])
+	name, err = nodeName(msg[nameMsgLen:], int(binary.BigEndian.Uint16(msg[13:])))
+	return flags, creation, name, err
+}
+
+// parseChallenge reads a peer's send_challenge.
+func parseChallenge(msg []byte) (flags uint64, challenge, creation uint32, name string, err error) {
+	if msg[0] != hsName || len(msg) < chalMsgLen {
+		return 0, 0, 0, "", fmt.Errorf("node: handshake: %w: want a challenge of at least %d bytes, got tag %d in %d bytes",
+			errMalformed, chalMsgLen, msg[0], len(msg))
+	}
+	flags = binary.BigEndian.Uint64(msg[1:])
+	challenge = binary.BigEndian.Uint32(msg[9:])
+	creation = binary.BigEndian.Uint32(msg[13:])
+	name, err = nodeName(msg[chalMsgLen:], int(binary.BigEndian.Uint16(msg[17:])))
+	return flags, challenge, creation, name, err
+}
+
+// nodeName takes a node name of the declared length n from rest, the bytes the message has left.
+func nodeName(rest []byte, n int) (string, error) {
+	if n > len(rest) {
+		return "", fmt.Errorf("node: handshake: %w: the name's declared length %d exceeds the %d bytes left in the message",
+			errMalformed, n, len(rest))
+	}
+	name := string(rest[:n])
+	if a, b, ok := strings.Cut(name, "@"); !ok || a == "" || b == "" || strings.Contains(b, "@") {
+		return "", fmt.Errorf("node: handshake: %w: node name %q is not name@host", errMalformed, name)
+	}
+	return name, nil
+}
+
+// isCookieError tells whether err says that the two nodes' cookies differ.
+func isCookieError(err error) bool {
+	return errors.Is(err, errCookieMismatch) || errors.Is(err, errBadAck) || errors.Is(err, errClosedAfterReply)
+}
+
+// digest is the MD5 of the cookie followed by the challenge in decimal, as dist_util:gen_digest/2 makes it.
+func digest(challenge uint32, cookie string) []byte {
+	sum := md5.Sum([]byte(cookie + strconv.FormatUint(uint64(challenge), 10)))
+	return sum[:]
+}
+
+// sameDigest compares digests in constant time.
+func sameDigest(a, b []byte) bool {
+	return subtle.ConstantTimeCompare(a, b) == 1
+}
+
+// newChallenge returns a random challenge, fresh for each handshake.
+func newChallenge() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// truncate cuts s to at most n bytes, for logs that quote a peer.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// withDeadline runs f with conn's deadline set handshakeTimeout ahead, and clears the deadline after.
+func withDeadline(conn lib.NetReadWriter, f func() (ergonode.HandshakeDetails, error)) (ergonode.HandshakeDetails, error) {
+	dc, ok := conn.(interface{ SetDeadline(time.Time) error })
+	if !ok {
+		return f()
+	}
+	if err := dc.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+		return ergonode.HandshakeDetails{}, err
+	}
+	d, err := f()
+	if err == nil {
+		err = dc.SetDeadline(time.Time{})
 	}
 	return d, err
+}
+
+// hsFramer reads and writes handshake messages on one connection. A read takes exactly one message, so that
+// what the peer sends after the handshake stays in the connection.
+type hsFramer struct {
+	rw   io.ReadWriter
+	hlen int // 2, or 4 over TLS
+	buf  [4 + maxHandshakeMsg]byte
+}
+
+func newHSFramer(rw io.ReadWriter, tls bool) *hsFramer {
+	f := &hsFramer{rw: rw, hlen: 2}
+	if tls {
+		f.hlen = 4
+	}
+	return f
+}
+
+// read returns the next message, which is valid until the next read. A message that is empty or longer than
+// maxHandshakeMsg fails without reading its body.
+func (f *hsFramer) read() ([]byte, error) {
+	if _, err := io.ReadFull(f.rw, f.buf[:f.hlen]); err != nil {
+		return nil, err
+	}
+	var n uint64
+	if f.hlen == 2 {
+		n = uint64(binary.BigEndian.Uint16(f.buf[:2]))
+	} else {
+		n = uint64(binary.BigEndian.Uint32(f.buf[:4]))
+	}
+	if n == 0 || n > maxHandshakeMsg {
+		return nil, fmt.Errorf("node: handshake: %w: a %d-byte message (at most %d)", errMalformed, n, maxHandshakeMsg)
+	}
+	msg := f.buf[f.hlen : f.hlen+int(n)]
+	if _, err := io.ReadFull(f.rw, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// write sends msg with its length in one write.
+func (f *hsFramer) write(msg []byte) error {
+	b := make([]byte, f.hlen, f.hlen+len(msg))
+	if f.hlen == 2 {
+		binary.BigEndian.PutUint16(b, uint16(len(msg)))
+	} else {
+		binary.BigEndian.PutUint32(b, uint32(len(msg)))
+	}
+	_, err := f.rw.Write(append(b, msg...))
+	return err
 }

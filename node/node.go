@@ -38,7 +38,7 @@ type Options struct {
 	Name string
 	// Cookie is the distribution cookie; required.
 	Cookie string
-	// ListenBegin and ListenEnd bound the port the node listens on (ergo's 15000..65000 when zero).
+	// ListenBegin and ListenEnd bound the port the node listens on (15000..65000 when zero).
 	ListenBegin, ListenEnd uint16
 	// TLS, when set, makes every distribution connection use TLS.
 	TLS *tls.Config
@@ -56,6 +56,9 @@ type Options struct {
 	// Coalesce is the longest a plain TCP connection's reader sleeps, while its peer has many calls in flight,
 	// to read, serve and answer their requests in batches; DefaultCoalesce when zero, off when negative.
 	Coalesce time.Duration
+	// Hidden makes the node a hidden one, as erl -hidden and C nodes are: peers list it in nodes(hidden), not
+	// in nodes(), and global leaves it out (docs/protocol.md, "Visible or hidden").
+	Hidden bool
 }
 
 // Validate fills defaults in and reports the first bad field.
@@ -100,6 +103,7 @@ type Node struct {
 	log  *slog.Logger
 	ergo ergonode.Node
 	srv  *server
+	acc  *acceptor // the listening port
 
 	ctx    context.Context // parent of every connection's context; cancelled by Stop
 	cancel context.CancelFunc
@@ -141,15 +145,25 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		EnableAlias:       true,
 		EnableRemoteSpawn: true,
 	}
+	acc, err := listenAcceptor(opts, n.log)
+	if err != nil {
+		n.cancel()
+		n.watch.Stop()
+		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
+	}
+	n.acc = acc
+	hs := newHandshake(n.log, opts.Hidden, n.acc)
 	en, err := ergo.StartNode(n.name, opts.Cookie, ergonode.Options{
-		Listeners: []ergonode.Listener{{ListenBegin: opts.ListenBegin, ListenEnd: opts.ListenEnd}},
+		Listeners: []ergonode.Listener{n.acc.ergoListener()},
+		Registrar: n.acc.registrar(),
 		Flags:     flags,
 		TLS:       opts.TLS,
-		Handshake: newHandshake(n.log),
+		Handshake: hs,
 		Proto:     &distProto{n: n},
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
 	if err != nil {
+		n.acc.stop()
 		n.cancel()
 		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
@@ -157,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.ergo = en
 	p, err := en.Spawn(string(nameHooks), gen.ProcessOptions{MailboxSize: hooksMailbox}, &hooksProcess{srv: n.srv})
 	if err != nil {
+		n.acc.stop()
 		en.Stop()
 		n.cancel()
 		n.watch.Stop()
@@ -165,6 +180,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.srv.start(p)
 	n.serveBuiltins()
 	close(n.ready)
+	n.acc.start(hs, opts.Cookie, en)
 	n.ctxWatch.Add(1)
 	go func() {
 		defer n.ctxWatch.Done()
@@ -198,6 +214,7 @@ func (n *Node) shutdown() {
 	n.stopOnce.Do(func() {
 		close(n.done)
 		n.cancel()
+		n.acc.stop()
 		n.ergo.Stop()
 		n.srv.stop()
 		n.watch.Stop()

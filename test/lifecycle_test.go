@@ -9,14 +9,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestWrongCookieRefused: a node with another cookie gets pang, and the Go node goes on serving.
+// TestWrongCookieRefused: a node with another cookie gets pang, the Go node logs why, naming that node, and
+// goes on serving.
 func TestWrongCookieRefused(t *testing.T) {
 	h := startHornbeam(t)
-	out, err := runWithTimeout(exec.Command("erl", "-noshell", "-sname", uniqueName("erl"), "-setcookie", "not_the_cookie",
+	peer := uniqueName("erl")
+	out, err := runWithTimeout(exec.Command("erl", "-noshell", "-sname", peer, "-setcookie", "not_the_cookie",
 		"-eval", "io:format(\"~p~n\", [net_adm:ping('"+h.name+"')]), init:stop()."), 30*time.Second)
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "pang")
+	require.Contains(t, h.log.String(), "rejected connection from "+peer+": invalid challenge reply (cookie mismatch?)")
 	require.Contains(t, erlEval(t, h.name, `io:format("~p~n", [net_adm:ping(Go)])`), "pong")
+}
+
+// TestHiddenNode: with --hidden the node answers ping but BEAM lists it in nodes(hidden), not in nodes().
+func TestHiddenNode(t *testing.T) {
+	h := startHornbeam(t, "--hidden")
+	out := erlEval(t, h.name, `P = net_adm:ping(Go),
+		io:format("~p~n", [{P, lists:member(Go, nodes(hidden)), lists:member(Go, nodes())}])`)
+	require.Contains(t, out, "{pong,true,false}")
 }
 
 // TestNoDemo: --no-demo starts a node with no hooks at all.

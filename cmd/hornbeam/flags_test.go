@@ -26,3 +26,19 @@ func TestCoalesceFlag(t *testing.T) {
 	_, err = parseFlags([]string{"--coalesce", "soon"}, io.Discard)
 	require.Error(t, err)
 }
+
+func TestHiddenFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--hidden"}, true},
+		{[]string{"--hidden=false"}, false},
+	}
+	for _, tt := range tests {
+		c, err := parseFlags(tt.args, io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, c.hidden, "got %v; want %v for %v", c.hidden, tt.want, tt.args)
+	}
+}

@@ -39,6 +39,7 @@ type config struct {
 	pySocket               string
 	stdio                  bool
 	coalesce               time.Duration
+	hidden                 bool
 }
 
 // defaultGCPercent is the collector's GOGC when the environment sets none. A link allocates a fresh buffer for
@@ -83,6 +84,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA bundle to verify peers with (without it peers are not verified)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.coalesce, "coalesce", node.DefaultCoalesce, "longest sleep of a busy link's reader gathering requests to answer in one batch; 0 turns it off")
+	fs.BoolVar(&c.hidden, "hidden", false, "connect as a hidden node, as erl -hidden: peers list it in nodes(hidden), not nodes(), and global leaves it out")
 	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
 	fs.StringVar(&c.pyModule, "python", "", "module[:function] each Python worker imports (then calls function() once)")
 	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
@@ -265,11 +267,12 @@ func serveNode(ctx context.Context, c config, engine *hooks.Engine, log *slog.Lo
 		Engine:      engine,
 		Logger:      log,
 		Coalesce:    coalesceOption(c.coalesce),
+		Hidden:      c.hidden,
 	})
 	if err != nil {
 		return err
 	}
-	log.Info("hornbeam: node up", "name", n.Name(), "demo", !c.noDemo)
+	log.Info("hornbeam: node up", "name", n.Name(), "demo", !c.noDemo, "hidden", c.hidden)
 	<-ctx.Done()
 	n.Stop()
 	log.Info("hornbeam: node stopped", "name", n.Name())

@@ -1,0 +1,457 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	ergonode "github.com/ergo-services/ergo/node"
+	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/stretchr/testify/require"
+)
+
+// logBuffer collects a node's log lines, every level, for tests that check what was logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits up to timeout for the log to contain s.
+func (b *logBuffer) waitFor(t *testing.T, s string, timeout time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(b.String(), s) }, timeout, 10*time.Millisecond,
+		"log lacks %q:\n%s", s, b.String())
+}
+
+// startLoggedNode starts a Go node whose log, at debug level, goes to the returned buffer.
+func startLoggedNode(t *testing.T, hidden bool) (*Node, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: testEngine(t),
+		Hidden: hidden, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		n.Stop()
+		if t.Failed() {
+			t.Logf("node log:\n%s", logs.String())
+		}
+	})
+	return n, logs
+}
+
+// timedPing is an erl script that prints net_adm:ping(Go) and the milliseconds it took.
+const timedPing = `T0 = erlang:monotonic_time(millisecond), P = net_adm:ping(Go),
+	io:format("~p ~p~n", [P, erlang:monotonic_time(millisecond) - T0])`
+
+// requireQuickPong checks timedPing's output: pong within limit.
+func requireQuickPong(t *testing.T, out string, limit time.Duration) {
+	t.Helper()
+	f := strings.Fields(out)
+	require.Len(t, f, 2, out)
+	require.Equal(t, "pong", f[0], out)
+	ms, err := strconv.Atoi(f[1])
+	require.NoError(t, err, out)
+	require.Less(t, time.Duration(ms)*time.Millisecond, limit, "ping took %d ms", ms)
+	t.Logf("ping took %d ms", ms)
+}
+
+// dialMany opens n TCP connections to addr that send nothing, from sources loopback addresses in turn
+// (127.0.0.1, 127.0.0.2, ...), closed at cleanup.
+func dialMany(t *testing.T, addr net.Addr, n, sources int) {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	for i := range n {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%sources))}}
+		c, err := d.Dial("tcp", addr.String())
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+}
+
+func TestSilentSocketsDoNotDelayPeers(t *testing.T) {
+	requireErl(t)
+	tests := []struct {
+		name    string
+		sockets int
+		sources int // distinct source addresses, 127.0.0.1 and up
+	}{
+		{"200 from one address", 200, 1},
+		{"300 from 30 addresses", 300, 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, logs := startLoggedNode(t, false)
+			dialMany(t, n.acc.addr(), tt.sockets, tt.sources)
+			requireQuickPong(t, runErl(t, testCookie, n.Name(), timedPing, 20*time.Second), time.Second)
+			logs.waitFor(t, "handshake dropped to make room for newer ones", time.Second)
+		})
+	}
+}
+
+func TestSlowLorisDoesNotBlock(t *testing.T) {
+	requireErl(t)
+	n, _ := startLoggedNode(t, false)
+	// A name message of 200 bytes, trickled a byte every 50 ms: 10 s if the node waited for all of it.
+	c, err := net.Dial("tcp", n.acc.addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	start := time.Now()
+	go func() {
+		msg := append([]byte{0, 200, hsName}, bytes.Repeat([]byte{0}, 199)...)
+		for _, b := range msg {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	requireQuickPong(t, runErl(t, testCookie, n.Name(), timedPing, 20*time.Second), time.Second)
+	_, err = io.ReadAll(c)
+	closedAfter := time.Since(start)
+	require.GreaterOrEqual(t, closedAfter, handshakeTimeout-100*time.Millisecond, "got closed after %v", closedAfter)
+	require.Less(t, closedAfter, handshakeTimeout+2*time.Second, "got closed after %v; err %v", closedAfter, err)
+}
+
+func TestBadNameMessageRefused(t *testing.T) {
+	requireErl(t)
+	n, logs := startLoggedNode(t, false)
+	tests := []struct {
+		name string
+		msg  []byte
+		log  string
+	}{
+		{"name longer than its message", nameMessage(0, 200, "a@b"), "the name's declared length 200 exceeds the 3 bytes left in the message"},
+		{"message over the bound", []byte{0xff, 0xff, hsName}, "a 65535-byte message (at most 274)"},
+		{"version 5", append([]byte{0, 10, hsOldName, 0, 5, 0, 0, 0, 0}, "a@b"...), "a version 5 name message"},
+		{"not name@host", nameMessage(0, 3, "abc"), `node name \"abc\" is not name@host`},
+		{"dynamic name", nameMessage(flagNameMe, 3, "a@b"), "dynamic node names are not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", n.acc.addr().String())
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = c.Write(tt.msg)
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(2*time.Second)))
+			got, err := io.ReadAll(c)
+			if !errors.Is(err, syscall.ECONNRESET) { // the node closed with bytes left unread
+				require.NoError(t, err, "the node should close the connection at once")
+			}
+			require.Empty(t, got)
+			logs.waitFor(t, tt.log, time.Second)
+		})
+	}
+	requireQuickPong(t, runErl(t, testCookie, n.Name(), timedPing, 20*time.Second), time.Second)
+}
+
+// nameMessage frames a send_name whose name field declares nlen bytes and holds name.
+func nameMessage(flags uint64, nlen int, name string) []byte {
+	b := make([]byte, 2+nameMsgLen)
+	binary.BigEndian.PutUint16(b, uint16(nameMsgLen+len(name)))
+	b[2] = hsName
+	binary.BigEndian.PutUint64(b[3:], flags|flagHandshake23)
+	binary.BigEndian.PutUint16(b[15:], uint16(nlen))
+	return append(b, name...)
+}
+
+func TestWrongCookieLogged(t *testing.T) {
+	requireErl(t)
+	n, logs := startLoggedNode(t, false)
+
+	in := startErl(t, "not_the_cookie", n.Name(), `io:format("~p~n", [net_adm:ping(Go)]), halt()`)
+	require.Equal(t, "pang", strings.TrimSpace(in.wait(t, 20*time.Second)))
+	logs.waitFor(t, "rejected connection from "+in.name+": invalid challenge reply (cookie mismatch?)", time.Second)
+
+	out := startErl(t, "not_the_cookie", n.Name(), `io:format("ready~n"), receive after infinity -> ok end`)
+	out.waitLine(t, "ready", 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := n.RPC(ctx, out.name, "erlang", "node")
+	requireKind(t, err, "nodedown")
+	logs.waitFor(t, "connection to "+out.name+" rejected: peer closed the link after our challenge reply (cookie mismatch?)", time.Second)
+}
+
+func TestHidden(t *testing.T) {
+	requireErl(t)
+	for _, hidden := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hidden=%v", hidden), func(t *testing.T) {
+			n, _ := startLoggedNode(t, hidden)
+			// The erl node connects to the Go node. A hidden node is out of global's way: global:sync() returns.
+			sync := "ok"
+			if hidden {
+				sync = `begin Self = self(), spawn(fun() -> Self ! {synced, global:sync()} end),
+					receive {synced, R} -> R after 2000 -> timeout end end`
+			}
+			out := runErl(t, testCookie, n.Name(), `P = net_adm:ping(Go), S = `+sync+`,
+				io:format("~p~n", [{P, lists:member(Go, nodes(hidden)), lists:member(Go, nodes()), S}])`, 20*time.Second)
+			require.Equal(t, fmt.Sprintf("{pong,%v,%v,ok}", hidden, !hidden), strings.TrimSpace(out))
+
+			// The Go node connects to the erl node.
+			e := startErl(t, testCookie, n.Name(), `io:format("ready~n"), receive after infinity -> ok end`)
+			e.waitLine(t, "ready", 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			visible, err := n.RPC(ctx, e.name, "erlang", "nodes")
+			require.NoError(t, err)
+			hiddenNodes, err := n.RPC(ctx, e.name, "erlang", "nodes", etf.Atom("hidden"))
+			require.NoError(t, err)
+			goNode := etf.List{etf.Atom(n.Name())}
+			if hidden {
+				require.True(t, etf.Equal(goNode, hiddenNodes), "got nodes(hidden) %v", hiddenNodes)
+				require.True(t, etf.Equal(etf.List{}, visible), "got nodes() %v", visible)
+			} else {
+				require.True(t, etf.Equal(goNode, visible), "got nodes() %v", visible)
+				require.True(t, etf.Equal(etf.List{}, hiddenNodes), "got nodes(hidden) %v", hiddenNodes)
+			}
+		})
+	}
+}
+
+// TestPeerHidden: a connection knows whether its peer is a hidden node, whichever side opened it.
+func TestPeerHidden(t *testing.T) {
+	requireErl(t)
+	tests := []struct {
+		name    string
+		erlArgs []string
+		connect string // how erl connects to the Go node; empty: the Go node connects to erl
+		want    bool
+	}{
+		{"visible peer connects", nil, "pong = net_adm:ping(Go)", false},
+		{"hidden peer connects", nil, "true = net_kernel:hidden_connect_node(Go)", true},
+		{"Go connects to a visible peer", nil, "", false},
+		{"Go connects to a hidden peer", []string{"-hidden"}, "", true},
+	}
+	n := startNode(t, testEngine(t))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			script := `io:format("ready~n"), receive after infinity -> ok end`
+			if tt.connect != "" {
+				script = tt.connect + ", " + script
+			}
+			e := startErl(t, testCookie, n.Name(), script, tt.erlArgs...)
+			e.waitLine(t, "ready", 20*time.Second)
+			if tt.connect == "" {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_, err := n.RPC(ctx, e.name, "erlang", "node")
+				require.NoError(t, err)
+			}
+			var c *conn
+			require.Eventually(t, func() bool { c = n.conn(etf.Atom(e.name)); return c != nil }, 5*time.Second,
+				10*time.Millisecond, "no connection to %s", e.name)
+			require.Equal(t, tt.want, c.hidden, "got hidden %v; want %v", c.hidden, tt.want)
+		})
+	}
+}
+
+func TestReconnectAfterDisconnect(t *testing.T) {
+	requireErl(t)
+	n, _ := startLoggedNode(t, false)
+	out := runErl(t, testCookie, n.Name(), `
+		Ps = [begin R = net_adm:ping(Go), erlang:disconnect_node(Go), R end || _ <- lists:seq(1, 20)],
+		io:format("~p~n", [lists:usort(Ps)])`, 30*time.Second)
+	require.Equal(t, "[pong]", strings.TrimSpace(out))
+	// Every hand-off ended with its connection.
+	require.Eventually(t, func() bool {
+		n.acc.mu.Lock()
+		defer n.acc.mu.Unlock()
+		return len(n.acc.live) == 0 && len(n.acc.inflight) == 0
+	}, 5*time.Second, 10*time.Millisecond)
+}
+
+// pipeHandshake runs the dialing and the accepting side of a handshake against each other; the accepting side
+// closes its end when it fails, as the acceptor does. The dialing node is visible and the accepting one hidden,
+// and each side must see the other so.
+func pipeHandshake(t *testing.T, tls bool, dialName, dialCookie, acceptCookie string) (dialErr, acceptErr error) {
+	t.Helper()
+	a, b := net.Pipe()
+	defer a.Close()
+	dialer, acceptor := newHandshake(slog.Default(), false, nil), newHandshake(slog.Default(), true, nil)
+	require.NoError(t, dialer.Init(dialName, 7, ergonode.Flags{}))
+	require.NoError(t, acceptor.Init("acceptor@host", 9, ergonode.Flags{}))
+	done := make(chan error, 1)
+	go func() {
+		d, err := acceptor.accept(newHSFramer(b, tls), acceptCookie)
+		if err == nil && (d.Name != dialName || d.Creation != 7 || peerOf(d).hidden()) {
+			err = fmt.Errorf("accepted %+v, hidden %v", d, peerOf(d).hidden())
+		}
+		_ = b.Close()
+		done <- err
+	}()
+	d, err := dialer.dial(newHSFramer(a, tls), dialCookie)
+	if err == nil && (d.Name != "acceptor@host" || d.Creation != 9 || !peerOf(d).hidden()) {
+		err = fmt.Errorf("dialed %+v, hidden %v", d, peerOf(d).hidden())
+	}
+	return err, <-done
+}
+
+func TestHandshakeBothSides(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", tls), func(t *testing.T) {
+			dialErr, acceptErr := pipeHandshake(t, tls, "dialer@host", "cookie", "cookie")
+			require.NoError(t, dialErr)
+			require.NoError(t, acceptErr)
+
+			dialErr, acceptErr = pipeHandshake(t, tls, "dialer@host", "cookie", "other")
+			require.ErrorIs(t, acceptErr, errCookieMismatch)
+			require.EqualError(t, acceptErr, "node: rejected connection from dialer@host: invalid challenge reply (cookie mismatch?)")
+			require.ErrorIs(t, dialErr, errClosedAfterReply)
+			require.EqualError(t, dialErr, "node: connection to acceptor@host rejected: peer closed the link after our challenge reply (cookie mismatch?)")
+
+			_, acceptErr = pipeHandshake(t, tls, "acceptor@host", "cookie", "cookie")
+			require.ErrorIs(t, acceptErr, errMalformed)
+			require.ErrorContains(t, acceptErr, "the peer calls itself acceptor@host, this node's name")
+		})
+	}
+}
+
+func TestParseName(t *testing.T) {
+	tests := []struct {
+		name    string
+		msg     []byte
+		want    string
+		wantErr string
+	}{
+		{"exact", nameMessage(0, 3, "a@b")[2:], "a@b", ""},
+		{"trailing bytes ignored, as OTP does", nameMessage(0, 3, "a@b!!")[2:], "a@b", ""},
+		{"declared longer than the message", nameMessage(0, 4, "a@b")[2:], "", "declared length 4 exceeds the 3 bytes left"},
+		{"declared 65535", nameMessage(0, 65535, "")[2:], "", "declared length 65535 exceeds the 0 bytes left"},
+		{"short header", []byte{hsName, 0, 0}, "", "want a name message of at least 15 bytes"},
+		{"empty host", nameMessage(0, 2, "a@")[2:], "", `node name "a@" is not name@host`},
+		{"two @", nameMessage(0, 5, "a@b@c")[2:], "", `node name "a@b@c" is not name@host`},
+		{"version 5", []byte{hsOldName, 0, 5, 0, 0, 0, 0, 'a', '@', 'b'}, "", "version 5 name message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, got, err := parseName(tt.msg)
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, errMalformed)
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got, "got %v; want %v", got, tt.want)
+		})
+	}
+}
+
+// scripted is a connection for the fuzz target: reads come from a script, writes are dropped.
+type scripted struct{ io.Reader }
+
+func (scripted) Write(b []byte) (int, error) { return len(b), nil }
+
+// FuzzHandshake feeds arbitrary bytes to both sides of the handshake: they fail or succeed, never panic or
+// read past a message.
+func FuzzHandshake(f *testing.F) {
+	f.Add(nameMessage(0, 3, "a@b"))
+	f.Add(nameMessage(0, 200, "a@b"))
+	f.Add(append([]byte{0, 3, 's', 'o', 'k'}, nameMessage(0, 3, "a@b")...))
+	f.Add([]byte{0, 5, 's', 'a', 'l', 'i', 'v', 'e'})
+	h := newHandshake(slog.Default(), false, nil)
+	_ = h.Init("fuzz@host", 1, ergonode.Flags{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, tls := range []bool{false, true} {
+			_, _ = h.accept(newHSFramer(scripted{bytes.NewReader(b)}, tls), "c")
+			_, _ = h.dial(newHSFramer(scripted{bytes.NewReader(b)}, tls), "c")
+		}
+	})
+}
+
+// remoteConn is a connection with a chosen remote address.
+type remoteConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c remoteConn) RemoteAddr() net.Addr { return c.remote }
+
+func TestAcceptorMakesRoom(t *testing.T) {
+	a := &acceptor{limit: 3, per: 2, hosts: make(map[string]int), live: make(map[net.Conn]struct{})}
+	conn := func(ip string) net.Conn {
+		c, other := net.Pipe()
+		t.Cleanup(func() { _ = c.Close(); _ = other.Close() })
+		return remoteConn{Conn: c, remote: &net.TCPAddr{IP: net.ParseIP(ip), Port: 1}}
+	}
+	track := func(ip string) *pending {
+		p, ok := a.track(conn(ip))
+		require.True(t, ok)
+		return p
+	}
+	a1, a2 := track("10.0.0.1"), track("10.0.0.1")
+	a3 := track("10.0.0.1") // the address is at its limit: its oldest goes
+	require.Equal(t, []bool{true, false, false}, []bool{a1.evicted, a2.evicted, a3.evicted})
+	b1 := track("10.0.0.2")
+	b2 := track("10.0.0.2") // the acceptor is at its limit: the oldest of all goes
+	require.Equal(t, []bool{true, false, false, false}, []bool{a2.evicted, a3.evicted, b1.evicted, b2.evicted})
+	require.Equal(t, map[string]int{"10.0.0.1": 1, "10.0.0.2": 2}, a.hosts)
+	require.False(t, a.untrack(a3))
+	require.True(t, a.untrack(a2))
+	require.Equal(t, map[string]int{"10.0.0.2": 2}, a.hosts)
+	require.Equal(t, []*pending{b1, b2}, a.inflight)
+}
+
+func TestHandOffRefusesStrangers(t *testing.T) {
+	a := &acceptor{handed: make(map[string]ergonode.HandshakeDetails)}
+	_, err := a.take(&net.TCPAddr{IP: net.ParseIP(loopback), Port: 1})
+	require.True(t, errors.Is(err, errNotHandedOff), "got %v; want %v", err, errNotHandedOff)
+}
+
+func TestLogBudget(t *testing.T) {
+	var b logBudget
+	t0 := time.Unix(1000, 0)
+	for i := range refusalLogBurst {
+		ok, skipped := b.take(t0.Add(time.Duration(i) * time.Millisecond))
+		require.True(t, ok, "line %d", i)
+		require.Zero(t, skipped)
+	}
+	for range 3 {
+		ok, _ := b.take(t0.Add(time.Second))
+		require.False(t, ok, "over the burst")
+	}
+	ok, skipped := b.take(t0.Add(refusalLogWindow))
+	require.True(t, ok, "a new window")
+	require.Equal(t, 3, skipped, "got %d skipped; want 3", skipped)
+}
+
+func TestRefusalsLoggedWithinBudget(t *testing.T) {
+	n, logs := startLoggedNode(t, false)
+	for range 100 {
+		c, err := net.Dial("tcp", n.acc.addr().String())
+		require.NoError(t, err)
+		_, err = c.Write(nameMessage(0, 200, "a@b"))
+		require.NoError(t, err)
+		_, _ = io.ReadAll(c)
+		_ = c.Close()
+	}
+	got := strings.Count(logs.String(), "handshake refused")
+	require.Equal(t, refusalLogBurst, got, "got %d refusal lines; want %d", got, refusalLogBurst)
+}
