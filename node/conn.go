@@ -132,6 +132,10 @@ func (c *conn) serve(router ergonode.CoreRouter) {
 	c.n.served.peer(c, false)
 }
 
+// hidden reports whether c's peer connected as a hidden node (no DFLAG_PUBLISHED in its handshake), which
+// global leaves out. ergo's handshake does not pass the peer's flags on, so every peer counts as visible.
+func (c *conn) hidden() bool { return false }
+
 // stop ends the connection's loops and cancels its handlers' context; it may be called more than once.
 func (c *conn) stop() {
 	c.once.Do(func() {

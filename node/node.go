@@ -56,6 +56,9 @@ type Options struct {
 	// Coalesce is the longest a plain TCP connection's reader sleeps, while its peer has many calls in flight,
 	// to read, serve and answer their requests in batches; DefaultCoalesce when zero, off when negative.
 	Coalesce time.Duration
+	// Hidden makes the node a hidden one, as erl -hidden and C nodes are: peers list it in nodes(hidden), not
+	// in nodes(), and global leaves it out (docs/protocol.md, "global").
+	Hidden bool
 }
 
 // Validate fills defaults in and reports the first bad field.
@@ -100,6 +103,8 @@ type Node struct {
 	log  *slog.Logger
 	ergo ergonode.Node
 	srv  *server
+	// global is OTP global's name server on this node (global.go).
+	global *globalLoop
 
 	ctx    context.Context // parent of every connection's context; cancelled by Stop
 	cancel context.CancelFunc
@@ -164,6 +169,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.srv.start(p)
 	n.serveBuiltins()
+	n.global = startGlobal(n, p.Self().Creation)
 	close(n.ready)
 	n.ctxWatch.Add(1)
 	go func() {
