@@ -242,7 +242,9 @@ func (n *Node) HooksPid() etf.Pid { return n.srv.pid }
 // blocks until the name is registered on every node or ctx ends, and reports false when the name or the pid
 // already has a registration; a pid of this node that is not alive is an error of Kind KindNoproc. The name
 // goes with UnregisterGlobal, when pid exits (a process of this node is looked at once a second), or when
-// pid's node goes down. When ctx ends first the registration is still made later, as global's registrar makes
+// pid's node goes down. Every BEAM node monitors the pid it registers: a served pid's service must take
+// MONITOR_P and send MONITOR_P_EXIT when the pid ends (one that leaves monitors to ergo is answered noproc, and
+// the BEAM nodes drop its name at once). When ctx ends first the registration is still made later, as global's registrar makes
 // it whatever happens to its caller. On a hidden node the name is known to this node only.
 func (n *Node) RegisterGlobal(ctx context.Context, name etf.Term, pid etf.Pid) (bool, error) {
 	if name == nil {

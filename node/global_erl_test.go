@@ -3,13 +3,17 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/stretchr/testify/require"
 )
 
@@ -282,4 +286,77 @@ func TestGlobalServicePid(t *testing.T) {
 	_, ok, err := n.WhereisGlobal(ctx, etf.Atom("service"))
 	require.NoError(t, err)
 	require.False(t, ok)
+}
+
+// TestGlobalServedPid: a pid that Go code serves (served.go), as an exposed service's is, registered globally
+// from Go: a BEAM node resolves it and global:send/2 reaches its service; when the service says the pid is no
+// longer alive, the name goes on the BEAM node too.
+func TestGlobalServedPid(t *testing.T) {
+	requireErl(t)
+	n := startNode(t, testEngine(t))
+	pid := etf.Pid{Node: etf.Atom(n.Name()), ID: 0x7ffd0000<<32 | 1, Creation: n.HooksPid().Creation}
+	var alive atomic.Bool
+	alive.Store(true)
+	got := make(chan etf.Term, 1)
+	// Each BEAM node's global monitors the pids registered with it; the service keeps those monitors and
+	// reports the pid's end to them.
+	type watcher struct {
+		c    *conn
+		from etf.Pid
+		ref  etf.Ref
+	}
+	var mu sync.Mutex
+	var watchers []watcher
+	n.served.servePids(pidService{
+		owns:  func(p etf.Pid) bool { return p == pid },
+		alive: func(etf.Pid) bool { return alive.Load() },
+		message: func(_ *conn, _, _ etf.Pid, msg etf.Term) bool {
+			got <- msg
+			return true
+		},
+		monitor: func(c *conn, from, _ etf.Pid, ref etf.Ref) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			watchers = append(watchers, watcher{c, from, ref})
+			return true
+		},
+		demonitor: func(_ *conn, _, _ etf.Pid, ref etf.Ref) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			watchers = slices.DeleteFunc(watchers, func(w watcher) bool { return w.ref == ref })
+			return true
+		},
+	})
+	a := startErl(t, testCookie, n.Name(), `pong = net_adm:ping(Go), ok = global:sync(), io:format("a_ready~n"), receive stop -> ok end`)
+	a.waitLine(t, "a_ready", globalStep)
+	ctx, cancel := context.WithTimeout(context.Background(), globalStep)
+	defer cancel()
+	yes, err := n.RegisterGlobal(ctx, etf.Atom("served"), pid)
+	require.NoError(t, err)
+	require.True(t, yes)
+	require.Equal(t, pid, rpcWithin(t, n, a.name, "global", "whereis_name", globalStep, etf.Atom("served")))
+	require.Equal(t, pid, rpcWithin(t, n, a.name, "global", "send", globalStep, etf.Atom("served"), etf.Atom("hello")))
+	select {
+	case msg := <-got:
+		require.Equal(t, etf.Atom("hello"), msg)
+	case <-time.After(globalStep):
+		t.Fatal("global:send/2 on the BEAM node did not reach the served pid")
+	}
+
+	alive.Store(false)
+	mu.Lock()
+	for _, w := range watchers {
+		require.NoError(t, w.c.send(etf.Tuple{opMonitorPExit, pid, w.from, w.ref, etf.Atom("shutdown")}, nil, false))
+	}
+	mu.Unlock()
+	eventually(t, "the name of a served pid no longer alive dropped on A", func() bool {
+		return rpcWithin(t, n, a.name, "global", "whereis_name", globalStep, etf.Atom("served")) == etf.Atom("undefined")
+	})
+	_, ok, err := n.WhereisGlobal(ctx, etf.Atom("served"))
+	require.NoError(t, err)
+	require.False(t, ok)
+	_, err = n.RegisterGlobal(ctx, etf.Atom("served"), pid)
+	var herr *hooks.Error
+	require.ErrorAs(t, err, &herr)
+	require.Equal(t, KindNoproc, herr.Kind, "a served pid no longer alive")
 }
