@@ -360,3 +360,31 @@ func TestGlobalServedPid(t *testing.T) {
 	require.ErrorAs(t, err, &herr)
 	require.Equal(t, KindNoproc, herr.Kind, "a served pid no longer alive")
 }
+
+// TestGlobalHidden: a hidden node's global takes no part in connecting nodes: connected to a visible node, it
+// syncs at once, and a name it registers stays its own.
+func TestGlobalHidden(t *testing.T) {
+	e := testEngine(t)
+	visible := startNode(t, e)
+	hidden, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e,
+		Logger: testLogger(t), Hidden: true})
+	require.NoError(t, err)
+	t.Cleanup(hidden.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), globalStep)
+	defer cancel()
+	_, err = hidden.connTo(ctx, etf.Atom(visible.Name()))
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, hidden.SyncGlobal(ctx))
+	require.Less(t, time.Since(start), time.Second)
+	yes, err := hidden.RegisterGlobal(ctx, etf.Atom("hidden_name"), hidden.HooksPid())
+	require.NoError(t, err)
+	require.True(t, yes)
+	pid, ok, err := hidden.WhereisGlobal(ctx, etf.Atom("hidden_name"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, hidden.HooksPid(), pid)
+	_, ok, err = visible.WhereisGlobal(ctx, etf.Atom("hidden_name"))
+	require.NoError(t, err)
+	require.False(t, ok, "a hidden node's name reached a visible node")
+}
