@@ -175,11 +175,19 @@ func TestGlobalRestart(t *testing.T) {
 	requireErl(t)
 	e := testEngine(t)
 	name := uniqueName("go")
+	// EPMD may still hold the name of the node just stopped for a moment (it frees it when it sees the
+	// registration's socket close): a restart tries again for up to globalStep.
 	start := func() *Node {
-		n, err := Start(context.Background(), Options{Name: name, Cookie: testCookie, Engine: e, Logger: testLogger(t)})
-		require.NoError(t, err)
-		t.Cleanup(n.Stop)
-		return n
+		deadline := time.Now().Add(globalStep)
+		for {
+			n, err := Start(context.Background(), Options{Name: name, Cookie: testCookie, Engine: e, Logger: testLogger(t)})
+			if err == nil {
+				t.Cleanup(n.Stop)
+				return n
+			}
+			require.True(t, time.Now().Before(deadline), "start %s: %v", name, err)
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	n := start()
 	a, b := startGlobalCluster(t, n)
