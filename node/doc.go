@@ -26,10 +26,10 @@
 //
 // # Served by Go code, not by ergo processes
 //
-// served.go holds the one table of what Go code serves: registered names (hornbeam_hooks, rex, and
-// net_kernel's {is_auth, Node}, which answers yes so that net_adm:ping gives pong) and pids that no ergo
-// process backs (hornbeam_hooks' own, and the pids of erpc calls), plus the watchers that hear of peers coming
-// up and going down. Dispatch offers each message, exit signal, monitor and demonitor to the service of its
+// served.go holds the one table of what Go code serves: registered names (hornbeam_hooks, rex,
+// global_name_server, and net_kernel's {is_auth, Node}, which answers yes so that net_adm:ping gives pong) and
+// pids that no ergo process backs (hornbeam_hooks' own, the pids of erpc calls, and global's server, locker
+// and registrar), plus the watchers that hear of peers coming up and going down. Dispatch offers each message, exit signal, monitor and demonitor to the service of its
 // target first; what a service declines goes to ergo.
 //
 // Calls to hornbeam_hooks from other nodes run on the connection's reader and reply straight onto the
@@ -49,6 +49,15 @@
 // through its rex server; both connect to the node first when needed, and go out from hornbeam_hooks with a
 // monitor on the target, so a missing process or node fails at once. Erlang hooks registered with
 // hornbeam_hooks:reg are run from Go with the engine's Execute like any other.
+//
+// # OTP global
+//
+// The node is a visible member of its cluster's global (package node/global, run by global.go): it answers
+// global_name_server's connect, lock and name protocol as a BEAM node does, so global:sync/0, trans/4 and
+// set_lock over every node complete and global connects the cluster's nodes to it. Node.RegisterGlobal,
+// UnregisterGlobal, WhereisGlobal and SyncGlobal are global's register_name, unregister_name, whereis_name and
+// sync from Go; RegisterGlobal takes any live pid of this node, ergo process or served pid (HooksPid, a
+// service's). A hidden node (Options.Hidden) and hidden peers take no part in it.
 //
 // # Distribution protocol
 //

@@ -57,7 +57,7 @@ type Options struct {
 	// to read, serve and answer their requests in batches; DefaultCoalesce when zero, off when negative.
 	Coalesce time.Duration
 	// Hidden makes the node a hidden one, as erl -hidden and C nodes are: peers list it in nodes(hidden), not
-	// in nodes(), and global leaves it out (docs/protocol.md, "Visible or hidden").
+	// in nodes(), and global leaves it out (docs/protocol.md, "Visible or hidden" and "global").
 	Hidden bool
 }
 
@@ -104,6 +104,8 @@ type Node struct {
 	ergo ergonode.Node
 	srv  *server
 	acc  *acceptor // the listening port
+	// global is OTP global's name server on this node (global.go).
+	global *globalLoop
 
 	ctx    context.Context // parent of every connection's context; cancelled by Stop
 	cancel context.CancelFunc
@@ -179,6 +181,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.srv.start(p)
 	n.serveBuiltins()
+	n.global = startGlobal(n, p.Self().Creation)
 	close(n.ready)
 	n.acc.start(hs, opts.Cookie, en)
 	n.ctxWatch.Add(1)

@@ -11,8 +11,9 @@ import (
 // does, and what hears of peers coming and going. This is the one place to plug such code into dispatch: a
 // message, exit, monitor or demonitor from a peer that names a served name or pid, and the end of a remote
 // process that a served pid monitored, go to its service, on the connection's reader, before ergo is asked;
-// whatever a service declines goes on to ergo. Start registers
-// hornbeam_hooks, rex and net_kernel as names, and the pid of hornbeam_hooks and the erpc call pids as pids.
+// whatever a service declines goes on to ergo. serveBuiltins registers hornbeam_hooks, rex and net_kernel as
+// names, and the pid of hornbeam_hooks and the erpc call pids as pids; startGlobal (global.go) registers
+// global_name_server, global's pids and a peer watcher.
 
 // nameService serves a registered name of this node.
 type nameService struct {
@@ -24,12 +25,15 @@ type nameService struct {
 	lasting bool
 }
 
-// pidService serves pids of this node that no ergo process backs. Any func but owns may be nil, which leaves
-// that signal to ergo; each returns whether it took the signal. message, exit, monitor and demonitor come from
-// a peer's process to the served pid to; down is the end (MONITOR_P_EXIT) of a process on c's peer, terminated
-// (a pid or a name), that the served pid monitored under ref.
+// pidService serves pids of this node that no ergo process backs. Any func but owns may be nil; a nil
+// message, exit, monitor, demonitor or down leaves that signal to ergo, and each returns whether it took the
+// signal. message, exit, monitor and demonitor come from a peer's process to the served pid to; down is the end
+// (MONITOR_P_EXIT) of a process on c's peer, terminated (a pid or a name), that the served pid monitored under
+// ref. alive reports whether a served pid stands for a live process (global drops the names of those that
+// are not); when nil, every pid owns reports lives as long as the node.
 type pidService struct {
 	owns      func(pid etf.Pid) bool
+	alive     func(pid etf.Pid) bool
 	message   func(c *conn, from, to etf.Pid, msg etf.Term) bool
 	exit      func(c *conn, from, to etf.Pid, reason etf.Term) bool
 	monitor   func(c *conn, from, to etf.Pid, ref etf.Ref) bool
@@ -155,6 +159,7 @@ func (n *Node) serveBuiltins() {
 	})
 	n.served.servePids(pidService{
 		owns:      s.isRPCPid,
+		alive:     func(pid etf.Pid) bool { return s.call(pid) != nil },
 		exit:      func(_ *conn, _, to etf.Pid, _ etf.Term) bool { s.killCall(to); return true },
 		monitor:   func(c *conn, from, to etf.Pid, ref etf.Ref) bool { s.monitorCall(c, from, to, ref); return true },
 		demonitor: func(_ *conn, _, to etf.Pid, _ etf.Ref) bool { s.demonitorCall(to); return true },
