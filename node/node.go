@@ -30,6 +30,8 @@ const (
 	DefaultSendQueue = 1024
 	// DefaultCoalesce is the longest coalescing sleep when Options.Coalesce is zero.
 	DefaultCoalesce = 250 * time.Microsecond
+	// DefaultPGScope is the pg scope the node runs when Options.PGScope is empty.
+	DefaultPGScope = "hornbeam"
 )
 
 // Options configures Start. Every field but Cookie and Engine has a usable zero value.
@@ -56,6 +58,11 @@ type Options struct {
 	// Coalesce is the longest a plain TCP connection's reader sleeps, while its peer has many calls in flight,
 	// to read, serve and answer their requests in batches; DefaultCoalesce when zero, off when negative.
 	Coalesce time.Duration
+	// PGScope is the OTP pg scope in which every hook has a member, a pid of this node, in the group
+	// <<AppPath>>; DefaultPGScope when empty.
+	PGScope string
+	// NoPG, when set, runs no pg scope.
+	NoPG bool
 }
 
 // Validate fills defaults in and reports the first bad field.
@@ -90,6 +97,12 @@ func (o *Options) Validate() error {
 	if o.Coalesce == 0 {
 		o.Coalesce = DefaultCoalesce
 	}
+	if o.PGScope == "" {
+		o.PGScope = DefaultPGScope
+	}
+	if len(o.PGScope) > 255 || reservedName(etf.Atom(o.PGScope)) {
+		return fmt.Errorf("node: Options.PGScope %q is not a free registered name", o.PGScope)
+	}
 	return nil
 }
 
@@ -100,6 +113,7 @@ type Node struct {
 	log  *slog.Logger
 	ergo ergonode.Node
 	srv  *server
+	pg   *pgPeer // nil when Options.NoPG is set
 
 	ctx    context.Context // parent of every connection's context; cancelled by Stop
 	cancel context.CancelFunc
@@ -164,6 +178,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.srv.start(p)
 	n.serveBuiltins()
+	if !opts.NoPG {
+		n.startPG(etf.Atom(opts.PGScope))
+	}
 	close(n.ready)
 	n.ctxWatch.Add(1)
 	go func() {
@@ -198,6 +215,9 @@ func (n *Node) shutdown() {
 	n.stopOnce.Do(func() {
 		close(n.done)
 		n.cancel()
+		if n.pg != nil {
+			n.pg.stop()
+		}
 		n.ergo.Stop()
 		n.srv.stop()
 		n.watch.Stop()

@@ -53,6 +53,11 @@ type services struct {
 func (s *services) serveName(name etf.Atom, svc nameService) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.storeNameLocked(name, svc)
+}
+
+// storeNameLocked copies the table of names with svc serving name; s.mu is held.
+func (s *services) storeNameLocked(name etf.Atom, svc nameService) {
 	m := map[string]*nameService{string(name): &svc}
 	if old := s.names.Load(); old != nil {
 		for k, v := range *old {
@@ -62,6 +67,17 @@ func (s *services) serveName(name etf.Atom, svc nameService) {
 		}
 	}
 	s.names.Store(&m)
+}
+
+// serveNewName makes svc serve the registered name unless the name is served already; false when it is.
+func (s *services) serveNewName(name etf.Atom, svc nameService) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.name(name) != nil {
+		return false
+	}
+	s.storeNameLocked(name, svc)
+	return true
 }
 
 // servePids adds svc; pids are offered to the services in the order they were added.
