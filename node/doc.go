@@ -40,6 +40,22 @@
 // erpc:execute_cast/3 run as pids of this node, so rpc:call and erpc:call reach hornbeam_hooks' functions with
 // no Erlang code loaded; other modules give undef.
 //
+// # Named services and pg
+//
+// Node.Expose (and ExposeHandler, and the binary's --expose APP_PATH[=NAME]) registers a name on the node for
+// one app path: gen_server:call({Name, Node}, {Action, A1, ..., An}) or gen_server:call({Name, Node}, Action)
+// runs execute(AppPath, Action, [A1, ..., An], #{}) on the connection's reader, as a hornbeam_hooks call does,
+// and replies the hook's value itself or {error, Reason}; a gen_server:cast runs and drops the result; any
+// other message is logged at debug level and dropped (service.go). The name lasts as long as the node.
+//
+// The node runs a peer of OTP's pg scope Options.PGScope (hornbeam unless set; none with Options.NoPG), see
+// package node/pg: every registered hook has a member in the group <<AppPath>>, a pid of this node that joins
+// when the hook is registered, leaves when it is unregistered and answers the same requests as a named
+// service; hornbeam_hooks' pid is the member of the group hornbeam_hooks (an atom), where the Erlang client
+// finds Go nodes. The scope discovers the scope of each node that connects, and asks again every 500 ms the
+// connected nodes where it knows none (a hidden node's scope, or one started later, does not discover this
+// node by itself). Node.PG reads the members of every node from Go.
+//
 // # From Go to Erlang
 //
 // Node.Call makes a gen_server call to a pid or {Name, Node} on another node and Node.RPC runs M:F(A) there
