@@ -236,9 +236,16 @@ func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
 			return err
 		}
 	}
-	return c.route(func() error {
+	err := c.route(func() error {
 		return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, toErgo(payload))
 	})
+	if errors.Is(err, lib.ErrProcessUnknown) {
+		// As on a BEAM node, a message to a name nobody has is dropped without a word: pg scopes, for one,
+		// send discover to every connected node, whether it runs the scope or not.
+		c.n.log.Debug("node: dropped a message to an unregistered name", "peer", c.peer, "name", name)
+		return nil
+	}
+	return err
 }
 
 // mailboxWait is how long a message to a full ergo mailbox is retried before it is dropped with a warning.
