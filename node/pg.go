@@ -43,11 +43,12 @@ type pgPeer struct {
 	wg        sync.WaitGroup
 }
 
-// pgMember is the pid of one hook in its group, and the monitors remote processes keep on it.
+// pgMember is the pid of one hook in its group, and the monitors and links remote processes keep on it.
 type pgMember struct {
 	appPath  string
 	pid      etf.Pid
 	monitors map[etf.Ref]etf.Pid // by reference, the monitoring pid
+	links    map[etf.Pid]bool    // the linked pids
 }
 
 // startPG starts the scope named name: it serves the scope's name and pids, discovers the connected nodes'
@@ -72,6 +73,8 @@ func (n *Node) startPG(name etf.Atom) {
 		message:   func(c *conn, from, to etf.Pid, msg etf.Term) bool { p.deliver(c, from, to, msg); return true },
 		monitor:   func(c *conn, from, to etf.Pid, ref etf.Ref) bool { p.monitor(c, from, to, ref); return true },
 		demonitor: func(_ *conn, _, to etf.Pid, ref etf.Ref) bool { p.demonitor(to, ref); return true },
+		link:      func(_ *conn, from, to etf.Pid, on bool) bool { p.link(from, to, on); return true },
+		exit:      func(_ *conn, from, to etf.Pid, _ etf.Term) bool { p.linkExit(from, to); return true },
 		down:      func(_ *conn, _ etf.Term, ref etf.Ref, _ etf.Term) bool { return p.monitorExit(ref) },
 	})
 	n.served.watchPeers(func(c *conn, up bool) {
@@ -130,7 +133,7 @@ func (p *pgPeer) registry(appPath string, registered bool) {
 	group := []byte(appPath)
 	if registered {
 		p.mu.Lock()
-		m := &pgMember{appPath: appPath, pid: p.newPid(), monitors: make(map[etf.Ref]etf.Pid)}
+		m := &pgMember{appPath: appPath, pid: p.newPid(), monitors: make(map[etf.Ref]etf.Pid), links: make(map[etf.Pid]bool)}
 		p.members[appPath] = m
 		p.byPid[m.pid] = m
 		p.mu.Unlock()
@@ -155,6 +158,45 @@ func (p *pgPeer) registry(appPath string, registered bool) {
 	for ref, from := range m.monitors {
 		p.down(m.pid, from, ref, atomShutdown)
 	}
+	for to := range m.links {
+		p.exit(m.pid, to, atomShutdown)
+	}
+}
+
+// exit sends the end of the local pid to the remote process linked to it.
+func (p *pgPeer) exit(pid, to etf.Pid, reason etf.Term) {
+	if c := p.n.conn(to.Node); c != nil {
+		if err := c.send(etf.Tuple{opExit, pid, to, reason}, nil, false); err != nil {
+			p.n.log.Debug("node: pg EXIT not sent", "peer", c.peer, "error", err)
+		}
+	}
+}
+
+// link links (on) or unlinks the remote pid from and the member to; a link to a member that is gone gets
+// noproc at once. A link to the scope process needs nothing: it lives as long as the node.
+func (p *pgPeer) link(from, to etf.Pid, on bool) {
+	if to == p.scope.Pid() {
+		return
+	}
+	p.mu.Lock()
+	m := p.byPid[to]
+	if m != nil {
+		if on {
+			m.links[from] = true
+		} else {
+			delete(m.links, from)
+		}
+	}
+	p.mu.Unlock()
+	if m == nil && on {
+		p.exit(to, from, atomNoproc)
+	}
+}
+
+// linkExit takes an exit signal to a member or the scope process: a link's ends it, since the member lives
+// as long as its hook, and an exit/2 is ignored for the same reason.
+func (p *pgPeer) linkExit(from, to etf.Pid) {
+	p.link(from, to, false)
 }
 
 // down sends the end of the local pid to the remote process that monitored it under ref.
@@ -253,6 +295,11 @@ func (p *pgPeer) nodeDown(peer string) {
 		for ref, from := range m.monitors {
 			if from.Node == node {
 				delete(m.monitors, ref)
+			}
+		}
+		for from := range m.links {
+			if from.Node == node {
+				delete(m.links, from)
 			}
 		}
 	}

@@ -65,10 +65,16 @@ func TestPGMembersOnBEAM(t *testing.T) {
 				io:format("called~n"),
 				[C] = Await(<<"demo.calculator">>, 1),
 				Ref = erlang:monitor(process, C),
-				1 = gen_server:call(C, {ping, 1}, 1000), % the monitor is in place
+				process_flag(trap_exit, true),
+				true = link(C),
+				1 = gen_server:call(C, {ping, 1}, 1000), % the monitor and the link are in place
+				{messages, []} = process_info(self(), messages),
 				io:format("monitoring~n"),
 				[] = Await(<<"demo.calculator">>, 0),
 				receive {'DOWN', Ref, process, C, shutdown} -> io:format("down~n") after 1000 -> io:format("no DOWN~n") end,
+				receive {'EXIT', C, shutdown} -> io:format("exit~n") after 1000 -> io:format("no EXIT~n") end,
+				true = link(C),
+				receive {'EXIT', C, noproc} -> io:format("noproc~n") after 1000 -> io:format("no noproc~n") end,
 				Forever()`
 			started := time.Now()
 			er := startErl(t, testCookie, n.Name(), script)
@@ -87,6 +93,8 @@ func TestPGMembersOnBEAM(t *testing.T) {
 			require.True(t, e.Unregister("demo.calculator"))
 			within(t, er, "demo.calculator 0", start, time.Second)
 			er.waitLine(t, "down", 5*time.Second)
+			er.waitLine(t, "exit", 5*time.Second)
+			er.waitLine(t, "noproc", 5*time.Second)
 		})
 	}
 }

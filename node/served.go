@@ -25,15 +25,17 @@ type nameService struct {
 }
 
 // pidService serves pids of this node that no ergo process backs. Any func but owns may be nil, which leaves
-// that signal to ergo; each returns whether it took the signal. message, exit, monitor and demonitor come from
-// a peer's process to the served pid to; down is the end (MONITOR_P_EXIT) of a process on c's peer, terminated
-// (a pid or a name), that the served pid monitored under ref.
+// that signal to ergo; each returns whether it took the signal. message, exit, monitor, demonitor and link (a
+// LINK when on, an UNLINK or UNLINK_ID when not) come from a peer's process to the served pid to; down is the
+// end (MONITOR_P_EXIT) of a process on c's peer, terminated (a pid or a name), that the served pid monitored
+// under ref.
 type pidService struct {
 	owns      func(pid etf.Pid) bool
 	message   func(c *conn, from, to etf.Pid, msg etf.Term) bool
 	exit      func(c *conn, from, to etf.Pid, reason etf.Term) bool
 	monitor   func(c *conn, from, to etf.Pid, ref etf.Ref) bool
 	demonitor func(c *conn, from, to etf.Pid, ref etf.Ref) bool
+	link      func(c *conn, from, to etf.Pid, on bool) bool
 	down      func(c *conn, terminated etf.Term, ref etf.Ref, reason etf.Term) bool
 }
 
