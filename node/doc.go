@@ -26,8 +26,9 @@
 // served.go holds the one table of what Go code serves: registered names (hornbeam_hooks, rex, and
 // net_kernel's {is_auth, Node}, which answers yes so that net_adm:ping gives pong) and pids that no ergo
 // process backs (hornbeam_hooks' own, and the pids of erpc calls), plus the watchers that hear of peers coming
-// up and going down. Dispatch offers each message, exit signal, monitor and demonitor to the service of its
-// target first; what a service declines goes to ergo.
+// up and going down; the pg scope (its name, its pid and its members' pids) and the named services of Expose
+// are served there too. Dispatch offers each message, exit signal, link, monitor and demonitor to the service
+// of its target first; what a service declines goes to ergo.
 //
 // Calls to hornbeam_hooks from other nodes run on the connection's reader and reply straight onto the
 // connection, through the caller's alias when its From is {Pid, [alias | Ref]}; an ergo gen.Server is

@@ -9,10 +9,11 @@ import (
 
 // Served names and pids: Go code that stands for a registered name or a pid of this node where no ergo process
 // does, and what hears of peers coming and going. This is the one place to plug such code into dispatch: a
-// message, exit, monitor or demonitor from a peer that names a served name or pid, and the end of a remote
+// message, exit, link, monitor or demonitor from a peer that names a served name or pid, and the end of a remote
 // process that a served pid monitored, go to its service, on the connection's reader, before ergo is asked;
-// whatever a service declines goes on to ergo. Start registers
-// hornbeam_hooks, rex and net_kernel as names, and the pid of hornbeam_hooks and the erpc call pids as pids.
+// whatever a service declines goes on to ergo. Start registers hornbeam_hooks, rex and net_kernel as names, and
+// the pid of hornbeam_hooks and the erpc call pids as pids; the pg scope adds its name and its pids (pg.go), and
+// Expose a name per named service (service.go).
 
 // nameService serves a registered name of this node.
 type nameService struct {

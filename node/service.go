@@ -49,8 +49,12 @@ func (n *Node) Expose(appPath, name string) error {
 }
 
 // ExposeHandler registers h under appPath with the node's engine and exposes it as name (Expose); when name is
-// taken, h is not registered.
+// taken or h is nil, h is not registered. Should the engine then refuse h, the name stays exposed and answers
+// {error, {not_found, AppPath}}.
 func (n *Node) ExposeHandler(appPath, name string, h hooks.Handler, opts ...hooks.RegisterOption) error {
+	if h == nil {
+		return fmt.Errorf("node: expose %s as %q: nil handler", appPath, name)
+	}
 	if err := n.Expose(appPath, name); err != nil {
 		return err
 	}
