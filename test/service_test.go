@@ -83,3 +83,18 @@ func TestServiceTakenName(t *testing.T) {
 		})
 	}
 }
+
+// TestPythonService: a hook a Python worker registers is a named service and a pg member like a Go one.
+func TestPythonService(t *testing.T) {
+	h := startHornbeam(t, append([]string{"--no-demo", "--expose", "embeddings=emb"}, pythonFlags(t, "guide_hooks", 1)...)...)
+	out := erlEval(t, h.name, `
+		{ok, _} = pg:start(hornbeam), pong = net_adm:ping(Go),
+		[M] = (fun L() -> case pg:get_members(hornbeam, <<"embeddings">>) of [] -> timer:sleep(10), L(); Ms -> Ms end end)(),
+		io:format("named => ~p~n", [gen_server:call({emb, Go}, {encode, <<"Hello world">>})]),
+		io:format("member => ~p~n", [gen_server:call(M, {<<"encode">>, <<"Hello world">>})])`)
+	for _, name := range []string{"named", "member"} {
+		if got := lineOf(out, name+" => "); got != "[11.0,3.0,1.0]" {
+			t.Errorf("%s: got %s; want [11.0,3.0,1.0]", name, got)
+		}
+	}
+}
