@@ -54,8 +54,10 @@ func (o Options) Validate() error {
 type Engine struct {
 	opts Options
 
-	regMu sync.Mutex
-	reg   atomic.Pointer[map[string]*entry]
+	regMu     sync.Mutex
+	reg       atomic.Pointer[map[string]*entry]
+	observers map[int]Observer // guarded by regMu
+	obsSeq    int
 
 	chainMu sync.Mutex
 	chain   atomic.Pointer[chain]
@@ -177,8 +179,12 @@ func (e *Engine) Register(appPath string, h Handler, opts ...RegisterOption) err
 	e.regMu.Lock()
 	defer e.regMu.Unlock()
 	m := maps.Clone(*e.reg.Load())
+	_, replaced := m[appPath]
 	m[appPath] = en
 	e.reg.Store(&m)
+	if !replaced {
+		e.notify(appPath, true)
+	}
 	return nil
 }
 
@@ -194,7 +200,41 @@ func (e *Engine) Unregister(appPath string) bool {
 	m := maps.Clone(old)
 	delete(m, appPath)
 	e.reg.Store(&m)
+	e.notify(appPath, false)
 	return true
+}
+
+// Observer is told that appPath became registered (true) or stopped being registered (false).
+type Observer func(appPath string, registered bool)
+
+// Observe calls o for every hook registered now, in app path order, then for every app path that becomes
+// registered or unregistered later, in the order of the changes, until cancel is called. Replacing a hook with
+// Register is no change. o runs with the registry locked: it must return promptly and must not call Register,
+// Unregister or Observe.
+func (e *Engine) Observe(o Observer) (cancel func()) {
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
+	for _, p := range slices.Sorted(maps.Keys(*e.reg.Load())) {
+		o(p, true)
+	}
+	if e.observers == nil {
+		e.observers = make(map[int]Observer)
+	}
+	e.obsSeq++
+	id := e.obsSeq
+	e.observers[id] = o
+	return func() {
+		e.regMu.Lock()
+		defer e.regMu.Unlock()
+		delete(e.observers, id)
+	}
+}
+
+// notify tells the observers of a change; regMu is held.
+func (e *Engine) notify(appPath string, registered bool) {
+	for _, o := range e.observers {
+		o(appPath, registered)
+	}
 }
 
 // Find returns the hook registered under appPath.

@@ -189,6 +189,27 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
+func TestObserve(t *testing.T) {
+	e := newEngine(t, hooks.Options{})
+	h := hooks.Func(echo)
+	mustRegister(t, e, "b", h)
+	mustRegister(t, e, "a", h)
+	var got []string
+	cancel := e.Observe(func(appPath string, registered bool) {
+		got = append(got, fmt.Sprintf("%s %v", appPath, registered))
+	})
+	mustRegister(t, e, "c", h)
+	mustRegister(t, e, "c", h) // a replacement is no change
+	e.Unregister("a")
+	e.Unregister("a")
+	cancel()
+	mustRegister(t, e, "d", h)
+	want := []string{"a true", "b true", "c true", "a false"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v; want %v", got, want)
+	}
+}
+
 func TestRegistryConcurrent(t *testing.T) {
 	e := newEngine(t, hooks.Options{})
 	h := hooks.Func(echo)

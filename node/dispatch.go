@@ -149,19 +149,19 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 		if r.err != nil {
 			return r.err
 		}
-		return c.router.RouteLink(from, to)
+		return c.link(from, to, true)
 	case opUnlink:
 		from, to := r.pid(1), r.pid(2)
 		if r.err != nil {
 			return r.err
 		}
-		return c.router.RouteUnlink(from, to)
+		return c.link(from, to, false)
 	case opUnlinkID:
 		id, from, to := r.term(1), r.pid(2), r.pid(3)
 		if r.err != nil {
 			return r.err
 		}
-		if err := c.router.RouteUnlink(from, to); err != nil {
+		if err := c.link(from, to, false); err != nil {
 			return err
 		}
 		return c.send(etf.Tuple{opUnlinkIDAck, id, to, from}, nil, false)
@@ -236,9 +236,27 @@ func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
 			return err
 		}
 	}
-	return c.route(func() error {
+	err := c.route(func() error {
 		return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, toErgo(payload))
 	})
+	if errors.Is(err, lib.ErrProcessUnknown) {
+		// As on a BEAM node, a message to a name nobody has is dropped without a word: pg scopes, for one,
+		// send discover to every connected node, whether it runs the scope or not.
+		c.n.log.Debug("node: dropped a message to an unregistered name", "peer", c.peer, "name", name)
+		return nil
+	}
+	return err
+}
+
+// link links (on) or unlinks the remote pid from and the local pid to, through the service of to or ergo.
+func (c *conn) link(from, to etf.Pid, on bool) error {
+	if svc := c.n.served.pid(to); svc != nil && svc.link != nil && svc.link(c, from, to, on) {
+		return nil
+	}
+	if on {
+		return c.router.RouteLink(from, to)
+	}
+	return c.router.RouteUnlink(from, to)
 }
 
 // mailboxWait is how long a message to a full ergo mailbox is retried before it is dropped with a warning.

@@ -28,9 +28,11 @@
 //
 // served.go holds the one table of what Go code serves: registered names (hornbeam_hooks, rex,
 // global_name_server, and net_kernel's {is_auth, Node}, which answers yes so that net_adm:ping gives pong) and
-// pids that no ergo process backs (hornbeam_hooks' own, the pids of erpc calls, and global's server, locker
-// and registrar), plus the watchers that hear of peers coming up and going down. Dispatch offers each message, exit signal, monitor and demonitor to the service of its
-// target first; what a service declines goes to ergo.
+// pids that no ergo process backs (hornbeam_hooks' own, the pids of erpc calls, and global's server, locker and
+// registrar), plus the watchers that hear of peers coming
+// up and going down; the pg scope (its name, its pid and its members' pids) and the named services of Expose
+// are served there too. Dispatch offers each message, exit signal, link, monitor and demonitor to the service
+// of its target first; what a service declines goes to ergo.
 //
 // Calls to hornbeam_hooks from other nodes run on the connection's reader and reply straight onto the
 // connection, through the caller's alias when its From is {Pid, [alias | Ref]}; an ergo gen.Server is
@@ -42,6 +44,22 @@
 // rex serves {call, M, F, A, GL}, casts and rpc's features_request; SPAWN_REQUESTs for erpc:execute_call/4 and
 // erpc:execute_cast/3 run as pids of this node, so rpc:call and erpc:call reach hornbeam_hooks' functions with
 // no Erlang code loaded; other modules give undef.
+//
+// # Named services and pg
+//
+// Node.Expose (and ExposeHandler, and the binary's --expose APP_PATH[=NAME]) registers a name on the node for
+// one app path: gen_server:call({Name, Node}, {Action, A1, ..., An}) or gen_server:call({Name, Node}, Action)
+// runs execute(AppPath, Action, [A1, ..., An], #{}) on the connection's reader, as a hornbeam_hooks call does,
+// and replies the hook's value itself or {error, Reason}; a gen_server:cast runs and drops the result; any
+// other message is logged at debug level and dropped (service.go). The name lasts as long as the node.
+//
+// The node runs a peer of OTP's pg scope Options.PGScope (hornbeam unless set; none with Options.NoPG), see
+// package node/pg: every registered hook has a member in the group <<AppPath>>, a pid of this node that joins
+// when the hook is registered, leaves when it is unregistered and answers the same requests as a named
+// service; hornbeam_hooks' pid is the member of the group hornbeam_hooks (an atom), where the Erlang client
+// finds Go nodes. The scope discovers the scope of each node that connects, and asks again every 500 ms the
+// connected nodes where it knows none (a hidden node's scope, or one started later, does not discover this
+// node by itself). Node.PG reads the members of every node from Go.
 //
 // # From Go to Erlang
 //

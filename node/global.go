@@ -19,9 +19,6 @@ import (
 // name, the server's, locker's and registrar's pids are served pids, and a peer watcher reports node ups and
 // downs. It takes the place of ergo's stub global_name_server for everything from the wire.
 
-// globalPidSerial marks the pids of global's server, locker and registrar, as rpcPidSerial does erpc's.
-const globalPidSerial = 0x7ffe0000
-
 // globalLoop runs the global server: events queue up in order and one goroutine applies them.
 type globalLoop struct {
 	n      *Node

@@ -302,7 +302,7 @@ func TestGlobalServicePid(t *testing.T) {
 func TestGlobalServedPid(t *testing.T) {
 	requireErl(t)
 	n := startNode(t, testEngine(t))
-	pid := etf.Pid{Node: etf.Atom(n.Name()), ID: 0x7ffd0000<<32 | 1, Creation: n.HooksPid().Creation}
+	pid := etf.Pid{Node: etf.Atom(n.Name()), ID: 0x7ffc0000<<32 | 1, Creation: n.HooksPid().Creation} // a serial no service of served.go uses
 	var alive atomic.Bool
 	alive.Store(true)
 	got := make(chan etf.Term, 1)

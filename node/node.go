@@ -30,6 +30,8 @@ const (
 	DefaultSendQueue = 1024
 	// DefaultCoalesce is the longest coalescing sleep when Options.Coalesce is zero.
 	DefaultCoalesce = 250 * time.Microsecond
+	// DefaultPGScope is the pg scope the node runs when Options.PGScope is empty.
+	DefaultPGScope = "hornbeam"
 )
 
 // Options configures Start. Every field but Cookie and Engine has a usable zero value.
@@ -59,6 +61,11 @@ type Options struct {
 	// Hidden makes the node a hidden one, as erl -hidden and C nodes are: peers list it in nodes(hidden), not
 	// in nodes(), and global leaves it out (docs/protocol.md, "Visible or hidden" and "global").
 	Hidden bool
+	// PGScope is the OTP pg scope in which every hook has a member, a pid of this node, in the group
+	// <<AppPath>>; DefaultPGScope when empty.
+	PGScope string
+	// NoPG, when set, runs no pg scope.
+	NoPG bool
 }
 
 // Validate fills defaults in and reports the first bad field.
@@ -93,6 +100,12 @@ func (o *Options) Validate() error {
 	if o.Coalesce == 0 {
 		o.Coalesce = DefaultCoalesce
 	}
+	if o.PGScope == "" {
+		o.PGScope = DefaultPGScope
+	}
+	if len(o.PGScope) > 255 || reservedName(etf.Atom(o.PGScope)) {
+		return fmt.Errorf("node: Options.PGScope %q is not a free registered name", o.PGScope)
+	}
 	return nil
 }
 
@@ -104,6 +117,7 @@ type Node struct {
 	ergo ergonode.Node
 	srv  *server
 	acc  *acceptor // the listening port
+	pg   *pgPeer   // nil when Options.NoPG is set
 	// global is OTP global's name server on this node (global.go).
 	global *globalLoop
 
@@ -182,6 +196,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.srv.start(p)
 	n.serveBuiltins()
 	n.global = startGlobal(n, p.Self().Creation)
+	if !opts.NoPG {
+		n.startPG(etf.Atom(opts.PGScope))
+	}
 	close(n.ready)
 	n.acc.start(hs, opts.Cookie, en)
 	n.ctxWatch.Add(1)
@@ -218,6 +235,9 @@ func (n *Node) shutdown() {
 		close(n.done)
 		n.cancel()
 		n.acc.stop()
+		if n.pg != nil {
+			n.pg.stop()
+		}
 		n.ergo.Stop()
 		n.srv.stop()
 		n.watch.Stop()

@@ -47,9 +47,6 @@ var rpcArity = map[etf.Atom]int{
 	proto.AtomUnreg:        1,
 }
 
-// rpcPidSerial marks the pids of erpc calls: their serial, the high half of Pid.ID, is one ergo never reaches.
-const rpcPidSerial = 0x7fff0000
-
 // rpcCall is an erpc call running as a pid of this node.
 type rpcCall struct {
 	conn      *conn

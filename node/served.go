@@ -9,11 +9,12 @@ import (
 
 // Served names and pids: Go code that stands for a registered name or a pid of this node where no ergo process
 // does, and what hears of peers coming and going. This is the one place to plug such code into dispatch: a
-// message, exit, monitor or demonitor from a peer that names a served name or pid, and the end of a remote
+// message, exit, link, monitor or demonitor from a peer that names a served name or pid, and the end of a remote
 // process that a served pid monitored, go to its service, on the connection's reader, before ergo is asked;
 // whatever a service declines goes on to ergo. serveBuiltins registers hornbeam_hooks, rex and net_kernel as
 // names, and the pid of hornbeam_hooks and the erpc call pids as pids; startGlobal (global.go) registers
-// global_name_server, global's pids and a peer watcher.
+// global_name_server, global's pids and a peer watcher; the pg scope adds its name and its pids (pg.go), and
+// Expose a name per named service (service.go).
 
 // nameService serves a registered name of this node.
 type nameService struct {
@@ -25,12 +26,20 @@ type nameService struct {
 	lasting bool
 }
 
-// pidService serves pids of this node that no ergo process backs. Any func but owns may be nil; a nil
-// message, exit, monitor, demonitor or down leaves that signal to ergo, and each returns whether it took the
-// signal. message, exit, monitor and demonitor come from a peer's process to the served pid to; down is the end
-// (MONITOR_P_EXIT) of a process on c's peer, terminated (a pid or a name), that the served pid monitored under
-// ref. alive reports whether a served pid stands for a live process (global drops the names of those that
-// are not); when nil, every pid owns reports lives as long as the node.
+// Serials (the high half of Pid.ID, which ergo never reaches) of the pids Go code serves: one per kind, so that
+// no two services claim the same pid.
+const (
+	rpcPidSerial    = 0x7fff0000 // erpc calls (rpc.go)
+	pgPidSerial     = 0x7ffe0000 // the pg scope and its members (pg.go)
+	globalPidSerial = 0x7ffd0000 // global's server, locker and registrar (global.go)
+)
+
+// pidService serves pids of this node that no ergo process backs. Any func but owns may be nil, which leaves
+// that signal to ergo; each returns whether it took the signal. message, exit, monitor, demonitor and link (a
+// LINK when on, an UNLINK or UNLINK_ID when not) come from a peer's process to the served pid to; down is the
+// end (MONITOR_P_EXIT) of a process on c's peer, terminated (a pid or a name), that the served pid monitored
+// under ref. alive reports whether a served pid stands for a live process (global drops the names of those
+// that are not); when nil, every pid owns reports lives as long as the node.
 type pidService struct {
 	owns      func(pid etf.Pid) bool
 	alive     func(pid etf.Pid) bool
@@ -38,6 +47,7 @@ type pidService struct {
 	exit      func(c *conn, from, to etf.Pid, reason etf.Term) bool
 	monitor   func(c *conn, from, to etf.Pid, ref etf.Ref) bool
 	demonitor func(c *conn, from, to etf.Pid, ref etf.Ref) bool
+	link      func(c *conn, from, to etf.Pid, on bool) bool
 	down      func(c *conn, terminated etf.Term, ref etf.Ref, reason etf.Term) bool
 }
 
@@ -57,6 +67,11 @@ type services struct {
 func (s *services) serveName(name etf.Atom, svc nameService) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.storeNameLocked(name, svc)
+}
+
+// storeNameLocked copies the table of names with svc serving name; s.mu is held.
+func (s *services) storeNameLocked(name etf.Atom, svc nameService) {
 	m := map[string]*nameService{string(name): &svc}
 	if old := s.names.Load(); old != nil {
 		for k, v := range *old {
@@ -66,6 +81,17 @@ func (s *services) serveName(name etf.Atom, svc nameService) {
 		}
 	}
 	s.names.Store(&m)
+}
+
+// serveNewName makes svc serve the registered name unless the name is served already; false when it is.
+func (s *services) serveNewName(name etf.Atom, svc nameService) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.name(name) != nil {
+		return false
+	}
+	s.storeNameLocked(name, svc)
+	return true
 }
 
 // servePids adds svc; pids are offered to the services in the order they were added.

@@ -95,7 +95,13 @@ func (b *syncBuffer) String() string {
 // knows it, and stops it at cleanup.
 func startHornbeam(t *testing.T, flags ...string) *hornbeam {
 	t.Helper()
-	h := &hornbeam{name: uniqueName("hb"), log: &syncBuffer{}}
+	return startHornbeamNamed(t, uniqueName("hb"), flags...)
+}
+
+// startHornbeamNamed is startHornbeam with the node's name, name@host, given.
+func startHornbeamNamed(t *testing.T, name string, flags ...string) *hornbeam {
+	t.Helper()
+	h := &hornbeam{name: name, log: &syncBuffer{}}
 	args := append([]string{"--sname", h.name, "--cookie", cookie, "--log-level", "debug"}, flags...)
 	h.cmd = exec.Command(binary, args...)
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log

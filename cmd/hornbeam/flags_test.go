@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,5 +41,38 @@ func TestHiddenFlag(t *testing.T) {
 		c, err := parseFlags(tt.args, io.Discard)
 		require.NoError(t, err)
 		require.Equal(t, tt.want, c.hidden, "got %v; want %v for %v", c.hidden, tt.want, tt.args)
+	}
+}
+
+func TestPGFlags(t *testing.T) {
+	tests := []struct {
+		args  []string
+		scope string
+		noPG  bool
+	}{
+		{nil, node.DefaultPGScope, false},
+		{[]string{"--pg-scope", "services"}, "services", false},
+		{[]string{"--no-pg"}, node.DefaultPGScope, true},
+	}
+	for _, tt := range tests {
+		c, err := parseFlags(tt.args, io.Discard)
+		require.NoError(t, err)
+		if c.pgScope != tt.scope || c.noPG != tt.noPG {
+			t.Errorf("%v: got %q, %v; want %q, %v", tt.args, c.pgScope, c.noPG, tt.scope, tt.noPG)
+		}
+	}
+}
+
+func TestExposeFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--expose", "demo.calculator=calc", "--expose", "demo.echo"}, io.Discard)
+	require.NoError(t, err)
+	want := exposeList{{"demo.calculator", "calc"}, {"demo.echo", "demo.echo"}}
+	if !slices.Equal(c.expose, want) {
+		t.Errorf("got %v; want %v", c.expose, want)
+	}
+	for _, bad := range []string{"", "=calc", "demo.echo="} {
+		if _, err := parseFlags([]string{"--expose", bad}, io.Discard); err == nil {
+			t.Errorf("--expose %q: got no error; want one", bad)
+		}
 	}
 }

@@ -40,6 +40,37 @@ type config struct {
 	stdio                  bool
 	coalesce               time.Duration
 	hidden                 bool
+	pgScope                string
+	noPG                   bool
+	expose                 exposeList
+}
+
+// exposeList is the repeatable --expose APP_PATH[=NAME]: the named services to expose, in order.
+type exposeList []exposed
+
+// exposed is one --expose: appPath served as name.
+type exposed struct{ appPath, name string }
+
+// String lists the services as they were given.
+func (l *exposeList) String() string {
+	s := make([]string, len(*l))
+	for i, e := range *l {
+		s[i] = e.appPath + "=" + e.name
+	}
+	return strings.Join(s, ",")
+}
+
+// Set adds APP_PATH[=NAME]; NAME defaults to APP_PATH.
+func (l *exposeList) Set(v string) error {
+	appPath, name, ok := strings.Cut(v, "=")
+	if !ok {
+		name = appPath
+	}
+	if appPath == "" || name == "" {
+		return fmt.Errorf("want APP_PATH or APP_PATH=NAME, got %q", v)
+	}
+	*l = append(*l, exposed{appPath, name})
+	return nil
 }
 
 // defaultGCPercent is the collector's GOGC when the environment sets none. A link allocates a fresh buffer for
@@ -86,6 +117,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.coalesce, "coalesce", node.DefaultCoalesce, "longest sleep of a busy link's reader gathering requests to answer in one batch; 0 turns it off")
 	fs.BoolVar(&c.hidden, "hidden", false, "connect as a hidden node, as erl -hidden: peers list it in nodes(hidden), not nodes(), and global leaves it out")
 	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
+	fs.StringVar(&c.pgScope, "pg-scope", node.DefaultPGScope, "OTP pg scope in which every hook has a member pid in the group <<AppPath>>")
+	fs.BoolVar(&c.noPG, "no-pg", false, "run no pg scope")
+	fs.Var(&c.expose, "expose", "APP_PATH[=NAME]: serve the hook as the registered process NAME (default APP_PATH), for gen_server:call({NAME, Node}, {Action, Args...}); repeatable")
 	fs.StringVar(&c.pyModule, "python", "", "module[:function] each Python worker imports (then calls function() once)")
 	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
 	fs.StringVar(&c.pyPath, "python-path", ".", "directories, colon-separated, where workers find --python's module")
@@ -268,9 +302,17 @@ func serveNode(ctx context.Context, c config, engine *hooks.Engine, log *slog.Lo
 		Logger:      log,
 		Coalesce:    coalesceOption(c.coalesce),
 		Hidden:      c.hidden,
+		PGScope:     c.pgScope,
+		NoPG:        c.noPG,
 	})
 	if err != nil {
 		return err
+	}
+	for _, e := range c.expose {
+		if err := n.Expose(e.appPath, e.name); err != nil {
+			n.Stop()
+			return fmt.Errorf("hornbeam: --expose: %w", err)
+		}
 	}
 	log.Info("hornbeam: node up", "name", n.Name(), "demo", !c.noDemo, "hidden", c.hidden)
 	<-ctx.Done()
