@@ -60,6 +60,8 @@ type conn struct {
 	unflushed atomic.Bool   // a reply was buffered without a flush; the reader flushes before it waits
 
 	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
+
+	warns warnLimit // the peer's warnings, rate-limited
 }
 
 func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {

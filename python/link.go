@@ -174,7 +174,7 @@ func (l *link) shutdown(err *hooks.Error) {
 func (l *link) handle(t etf.Term) {
 	msg, ok := t.(etf.Tuple)
 	if !ok || len(msg) == 0 {
-		l.log.Warn("python: bad frame", "frame", t)
+		l.log.Warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 		return
 	}
 	tag, _ := msg[0].(etf.Atom)
@@ -183,7 +183,7 @@ func (l *link) handle(t etf.Term) {
 		return
 	}
 	if len(msg) < 2 {
-		l.log.Warn("python: bad frame", "frame", t)
+		l.log.Warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 		return
 	}
 	id, idOK := msg[1].(int64)
@@ -197,7 +197,7 @@ func (l *link) handle(t etf.Term) {
 		l.osPid, _ = msg[2].(int64)
 		closeOnce(l.hello)
 	case !idOK:
-		l.log.Warn("python: bad frame", "frame", t)
+		l.log.Warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 	case tag == proto.AtomReply && len(msg) == 3:
 		l.onReply(id, msg[2])
 	case tag == proto.AtomChunk && len(msg) == 3:
@@ -205,7 +205,7 @@ func (l *link) handle(t etf.Term) {
 	case tag == proto.AtomChunks && len(msg) == 3:
 		chunks, ok := etf.Elems(msg[2])
 		if !ok {
-			l.log.Warn("python: bad frame", "frame", t)
+			l.log.Warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 			return
 		}
 		l.onChunks(id, chunks, nil)
@@ -220,7 +220,7 @@ func (l *link) handle(t etf.Term) {
 		l.onCancel(id)
 	default:
 		if !l.serve(tag, id, msg) {
-			l.log.Warn("python: bad request", "frame", t)
+			l.log.Warn("python: bad request", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 			l.reply(id, nil, &hooks.Error{Kind: proto.AtomBadRequest, Detail: t})
 		}
 	}
