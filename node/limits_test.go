@@ -160,3 +160,44 @@ func TestCompressedBomb(t *testing.T) {
 	require.Less(t, logs.size()-before, 10<<10, "log bytes:\n%s", logs.head.String())
 	require.Contains(t, logs.head.String(), "malformed control message <<0,0,0")
 }
+
+// TestDeadCallerResultsReleased: 100k finished async results of an erl process are dropped within a second of
+// its exit, not at the result TTL.
+func TestDeadCallerResultsReleased(t *testing.T) {
+	requireErl(t)
+	e := testEngine(t)
+	n := startNode(t, e)
+	const tasks = 100_000
+	erl := startErl(t, testCookie, n.Name(), `
+		S = {hornbeam_hooks, Go},
+		Self = self(),
+		P = spawn(fun() ->
+			Refs = [begin R = make_ref(), S ! {'$gen_call', {self(), R}, {execute_async, <<"echo">>, <<"echo">>, [I], #{}}}, R end
+				|| I <- lists:seq(1, `+strconv.Itoa(tasks)+`)],
+			[receive {R, {ok, _}} -> ok end || R <- Refs],
+			Self ! started,
+			receive stop -> ok end
+		end),
+		receive started -> ok end,
+		io:format("started~n"),
+		timer:sleep(3000),
+		M = monitor(process, P),
+		P ! stop,
+		receive {'DOWN', M, _, _, _} -> io:format("exited~n") end,
+		receive never -> ok end`)
+	erl.waitLine(t, "started", 120*time.Second)
+	require.Equal(t, tasks, e.Tasks())
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	erl.waitLine(t, "exited", 10*time.Second)
+	exited := time.Now()
+	require.Eventually(t, func() bool { return e.Tasks() == 0 }, 30*time.Second, time.Millisecond)
+	took := time.Since(exited)
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("%d results released %v after the caller exited; heap in use %d -> %d KiB",
+		tasks, took, before.HeapInuse>>10, after.HeapInuse>>10)
+	require.Less(t, took, time.Second)
+}

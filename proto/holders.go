@@ -123,10 +123,10 @@ func (s *Server) dropLocked(h *holder) holdings {
 	return held
 }
 
-// release cancels dropped tasks and closes dropped streams.
+// release cancels dropped tasks and drops their results, whose caller has gone, and closes dropped streams.
 func (s *Server) release(held holdings) {
 	for _, id := range held.tasks {
-		_ = s.eng.Cancel(id)
+		s.eng.Release(id)
 	}
 	for _, st := range held.streams {
 		st.cancel()

@@ -39,6 +39,7 @@ type config struct {
 	pySocket               string
 	stdio                  bool
 	coalesce               time.Duration
+	taskTTL                time.Duration
 }
 
 // defaultGCPercent is the collector's GOGC when the environment sets none. A link allocates a fresh buffer for
@@ -83,6 +84,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA bundle to verify peers with (without it peers are not verified)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.coalesce, "coalesce", node.DefaultCoalesce, "longest sleep of a busy link's reader gathering requests to answer in one batch; 0 turns it off")
+	fs.DurationVar(&c.taskTTL, "task-ttl", hooks.DefaultResultTTL, "how long a finished async task's result waits for await_result; a result whose caller exits is dropped at once")
 	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
 	fs.StringVar(&c.pyModule, "python", "", "module[:function] each Python worker imports (then calls function() once)")
 	fs.IntVar(&c.pyWorkers, "python-workers", 1, "how many Python workers run --python")
@@ -103,6 +105,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	if c.pyWorkers < 1 {
 		return c, fmt.Errorf("hornbeam: --python-workers must be at least 1, got %d", c.pyWorkers)
+	}
+	if c.taskTTL <= 0 {
+		return c, fmt.Errorf("hornbeam: --task-ttl must be positive, got %v", c.taskTTL)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("hornbeam: --tls-cert and --tls-key go together")
@@ -180,7 +185,7 @@ func run(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	engine := hooks.New(hooks.Options{})
+	engine := hooks.New(hooks.Options{ResultTTL: c.taskTTL})
 	defer engine.Close()
 	if !c.noDemo {
 		if err := registerDemo(engine); err != nil {
