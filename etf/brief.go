@@ -61,6 +61,20 @@ func (b *briefer) elems(open, close string, n int, at func(int) Term, depth int)
 	b.str(close)
 }
 
+// atom writes a, quoted unless it is a lowercase letter followed by letters, digits, _ and @.
+func (b *briefer) atom(a Atom) {
+	plain := a != "" && a[0] >= 'a' && a[0] <= 'z'
+	for i := 0; plain && i < len(a); i++ {
+		c := a[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '@'
+	}
+	if plain {
+		b.str(string(a))
+		return
+	}
+	b.str("'" + strings.ReplaceAll(strings.ReplaceAll(string(a), `\`, `\\`), "'", `\'`) + "'")
+}
+
 // bytes writes a binary's bytes as <<"text">> when printable, else as <<1,2,3>>, within the budget.
 func (b *briefer) bytes(p []byte) {
 	printable := true
@@ -95,7 +109,7 @@ func (b *briefer) term(t Term, depth int) {
 	}
 	switch x := t.(type) {
 	case Atom:
-		b.str(string(x))
+		b.atom(x)
 	case bool:
 		b.str(strconv.FormatBool(x))
 	case nil:

@@ -21,6 +21,7 @@ func TestBrief(t *testing.T) {
 		want         string
 	}{
 		{"tuple", Tuple{Atom("ok"), []byte("hi"), int64(-3), 1.5, true}, 8, 100, `{ok,<<"hi">>,-3,1.5,true}`},
+		{"atoms", List{Atom(""), Atom("Up"), Atom("a b"), Atom("n@h")}, 8, 100, `['','Up','a b',n@h]`},
 		{"map", Map{{Atom("a"), List{int64(1), int64(2)}}}, 8, 100, `#{a => [1,2]}`},
 		{"improper", ImproperList{Elems: []Term{Atom("a")}, Tail: Atom("b")}, 8, 100, `[a|b]`},
 		{"bytes", []byte{0, 255}, 8, 100, `<<0,255>>`},

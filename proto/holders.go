@@ -209,3 +209,10 @@ func (s *Server) endStream(st *stream) {
 		st.h.cl.T.Demonitor(st.h.cl.Pid, st.h.mon)
 	}
 }
+
+// Held returns how many callers hold tasks or streams, and how many tasks and open streams they hold.
+func (s *Server) Held() (callers, tasks, streams int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.holders), len(s.tasks), len(s.streams)
+}
