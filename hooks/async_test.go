@@ -177,9 +177,10 @@ func TestAsyncQueueAndClose(t *testing.T) {
 
 func TestRelease(t *testing.T) {
 	e := newEngine(t, hooks.Options{})
-	stopped := make(chan struct{})
+	started, stopped := make(chan struct{}), make(chan struct{})
 	mustRegister(t, e, "r", hooks.Func(func(ctx context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
 		if action == "block" {
+			close(started)
 			<-ctx.Done()
 			close(stopped)
 			return nil, ctx.Err()
@@ -203,6 +204,7 @@ func TestRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-started
 	if got := e.Tasks(); got != 1001 {
 		t.Errorf("Tasks() = %d; want 1001", got)
 	}
