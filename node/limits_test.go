@@ -149,7 +149,7 @@ func TestCompressedBomb(t *testing.T) {
 	t.Logf("peak RSS grew by %d KiB; stderr holds %d bytes", grew, logs.size())
 	require.Less(t, grew*1024, 2*len(bomb), "peak RSS growth")
 	require.Less(t, logs.size(), 10<<10, "log bytes:\n%s", logs.text())
-	require.Contains(t, logs.text(), "above MaxSize")
+	require.Contains(t, logs.text(), "uncompressed size 104857600 above MaxSize 16777216")
 
 	// From another peer, whose warnings are not held back yet, a malformed control message that inflates within
 	// the bound is logged short, and its repeats are held back.
@@ -207,4 +207,26 @@ func TestDeadCallerResultsReleased(t *testing.T) {
 	t.Logf("%d results released %v after the caller exited; heap in use %d -> %d KiB",
 		tasks, took, before.HeapInuse>>10, after.HeapInuse>>10)
 	require.Less(t, took, time.Second)
+}
+
+func TestWarnLimit(t *testing.T) {
+	var l warnLimit
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at          time.Duration
+		ok          bool
+		wantDropped int
+	}{
+		{0, true, 0}, {1, true, 0}, {2, true, 0}, {3, true, 0}, {4, true, 0},
+		{5, true, 0}, {6, true, 0}, {7, true, 0}, {8, true, 0}, {9, true, 0},
+		{10, false, 0}, {11, false, 0},
+		{warnWindow, true, 2},
+		{warnWindow + 1, true, 0},
+	}
+	for i, s := range steps {
+		ok, dropped := l.allow(t0.Add(s.at))
+		if ok != s.ok || dropped != s.wantDropped {
+			t.Errorf("warning %d: got %v, %d; want %v, %d", i, ok, dropped, s.ok, s.wantDropped)
+		}
+	}
 }
