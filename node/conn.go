@@ -14,6 +14,7 @@ import (
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/hornbeam-go/hornbeam/node/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
@@ -61,7 +62,7 @@ type conn struct {
 
 	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
 
-	warns warnLimit // the peer's warnings, rate-limited
+	warns loglimit.Limit // the peer's warnings, rate-limited
 }
 
 func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {

@@ -211,25 +211,3 @@ func TestDeadCallerResultsReleased(t *testing.T) {
 		tasks, took, before.HeapInuse>>10, after.HeapInuse>>10)
 	require.Less(t, took, time.Second)
 }
-
-func TestWarnLimit(t *testing.T) {
-	var l warnLimit
-	t0 := time.Unix(1000, 0)
-	steps := []struct {
-		at          time.Duration
-		ok          bool
-		wantDropped int
-	}{
-		{0, true, 0}, {1, true, 0}, {2, true, 0}, {3, true, 0}, {4, true, 0},
-		{5, true, 0}, {6, true, 0}, {7, true, 0}, {8, true, 0}, {9, true, 0},
-		{10, false, 0}, {11, false, 0},
-		{warnWindow, true, 2},
-		{warnWindow + 1, true, 0},
-	}
-	for i, s := range steps {
-		ok, dropped := l.allow(t0.Add(s.at))
-		if ok != s.ok || dropped != s.wantDropped {
-			t.Errorf("warning %d: got %v, %d; want %v, %d", i, ok, dropped, s.ok, s.wantDropped)
-		}
-	}
-}
