@@ -1028,7 +1028,7 @@ func (d *decodeState) compressed(i int) (Term, int, error) {
 	}
 	size := uint64(d.u32(i + 1))
 	if size > uint64(d.maxSize) {
-		return nil, i, d.fail(tagCompressed, i, "uncompressed size "+strconv.FormatUint(size, 10)+" above MaxSize in")
+		return nil, i, d.fail(tagCompressed, i, "uncompressed size "+strconv.FormatUint(size, 10)+" above MaxSize "+strconv.Itoa(d.maxSize)+" in")
 	}
 	if size == 0 {
 		return nil, i, d.fail(tagCompressed, i, "empty")

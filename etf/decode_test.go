@@ -128,7 +128,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"nan", []byte{131, 70, 127, 248, 0, 0, 0, 0, 0, 0}, "etf: non-finite NEW_FLOAT_EXT at offset 1"},
 		{"bad_utf8_atom", []byte{131, 119, 1, 255}, "etf: invalid UTF-8 or more than 255 characters in SMALL_ATOM_UTF8_EXT at offset 1"},
 		{"old_fun", []byte{131, 117, 0, 0, 0, 0}, "etf: unsupported (removed in OTP 23) FUN_EXT at offset 1"},
-		{"huge_compressed", []byte{131, 80, 255, 255, 255, 255, 120, 156}, "etf: uncompressed size 4294967295 above MaxSize in COMPRESSED at offset 1"},
+		{"huge_compressed", []byte{131, 80, 255, 255, 255, 255, 120, 156}, "etf: uncompressed size 4294967295 above MaxSize 67108864 in COMPRESSED at offset 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

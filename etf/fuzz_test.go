@@ -10,7 +10,8 @@ import (
 
 // FuzzDecode checks that whatever decodes re-encodes, that the re-encoding
 // decodes to an Equal term and encodes to the same bytes again, and that
-// whatever does not decode fails with a *DecodeError.
+// whatever does not decode fails with a *DecodeError; and that Brief keeps
+// within its byte bound.
 func FuzzDecode(f *testing.F) {
 	for _, c := range erlCases {
 		f.Add(c.b)
@@ -29,6 +30,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !Equal(v, v) || Compare(v, v) != 0 {
 			t.Fatalf("Decode(%v) = %#v, not Equal to itself", b, v)
+		}
+		if s := Brief(v, 4, 64); len(s) > 64+len("...") {
+			t.Fatalf("Brief(%#v, 4, 64) = %q, longer than 67 bytes", v, s)
 		}
 		enc, err := Encode(v)
 		if err != nil {

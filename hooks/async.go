@@ -69,6 +69,7 @@ type taskTable struct {
 	queue   []*task // waiting to run, oldest first
 	running int     // goroutines running tasks
 	expires []expiry
+	stale   int           // entries of expires whose task was released
 	wake    chan struct{} // tells the janitor that expires was empty
 }
 
@@ -248,6 +249,48 @@ func (e *Engine) Cancel(id TaskID) error {
 		cancel(ErrCancelled)
 	}
 	return nil
+}
+
+// Release forgets task id at once, as when the caller that would await it has gone: a task that has not
+// finished is cancelled, as Cancel does, and its result is dropped now instead of Options.ResultTTL after it
+// finished; AwaitResult then answers task_not_found. An unknown or reclaimed id is ignored.
+func (e *Engine) Release(id TaskID) {
+	if e.Cancel(id) != nil {
+		return
+	}
+	tt := &e.tasks
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if _, ok := tt.byID[id]; !ok {
+		return
+	}
+	delete(tt.byID, id)
+	tt.stale++
+	if tt.stale > len(tt.expires)/2 {
+		tt.compact()
+	}
+}
+
+// compact drops the entries of expires whose task was released. tt.mu is held.
+func (tt *taskTable) compact() {
+	kept := tt.expires[:0]
+	for _, x := range tt.expires {
+		if _, ok := tt.byID[x.id]; ok {
+			kept = append(kept, x)
+		}
+	}
+	clear(tt.expires[len(kept):])
+	tt.expires, tt.stale = kept, 0
+	if len(kept) < cap(kept)/4 {
+		tt.expires = append([]expiry(nil), kept...)
+	}
+}
+
+// Tasks returns how many async tasks the engine holds: queued, running, and finished with a result kept.
+func (e *Engine) Tasks() int {
+	e.tasks.mu.Lock()
+	defer e.tasks.mu.Unlock()
+	return len(e.tasks.byID)
 }
 
 // janitor reclaims expired results until the engine closes, sleeping until

@@ -174,3 +174,53 @@ func TestAsyncQueueAndClose(t *testing.T) {
 		}
 	}
 }
+
+func TestRelease(t *testing.T) {
+	e := newEngine(t, hooks.Options{})
+	started, stopped := make(chan struct{}), make(chan struct{})
+	mustRegister(t, e, "r", hooks.Func(func(ctx context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
+		if action == "block" {
+			close(started)
+			<-ctx.Done()
+			close(stopped)
+			return nil, ctx.Err()
+		}
+		return args[0], nil
+	}))
+	var done []hooks.TaskID
+	for i := range 1000 {
+		id, err := e.ExecuteAsync(call("r", "echo", int64(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, id)
+	}
+	for _, id := range done {
+		if _, err := e.AwaitResult(context.Background(), id, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running, err := e.ExecuteAsync(call("r", "block", int64(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if got := e.Tasks(); got != 1001 {
+		t.Errorf("Tasks() = %d; want 1001", got)
+	}
+	for _, id := range append(done, running) {
+		e.Release(id)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the running task was not cancelled")
+	}
+	if got := e.Tasks(); got != 0 {
+		t.Errorf("Tasks() after Release = %d; want 0", got)
+	}
+	if _, err := e.AwaitResult(context.Background(), done[0], 0); !errors.Is(err, hooks.ErrTaskNotFound) {
+		t.Errorf("AwaitResult of a released task = %v; want task_not_found", err)
+	}
+	e.Release("unknown")
+}

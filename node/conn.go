@@ -14,6 +14,7 @@ import (
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/hornbeam-go/hornbeam/node/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
@@ -61,6 +62,8 @@ type conn struct {
 	unflushed atomic.Bool   // a reply was buffered without a flush; the reader flushes before it waits
 
 	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
+
+	warns loglimit.Limit // the peer's warnings, rate-limited
 }
 
 func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {

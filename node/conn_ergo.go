@@ -97,7 +97,7 @@ func (c *conn) SpawnReplyError(to etf.Pid, ref etf.Ref, err error) error {
 	switch {
 	case errors.Is(err, lib.ErrTaken):
 		reason = "system_limit"
-	case errors.Is(err, lib.ErrBehaviorUnknown):
+	case errors.Is(err, lib.ErrBehaviorUnknown), errors.Is(err, lib.ErrBehaviorGroupUnknown):
 		reason = "notsup"
 	}
 	return c.send(etf.Tuple{opSpawnReply, ref, to, int64(0), reason}, nil, false)

@@ -22,7 +22,7 @@ var (
 func (c *conn) handlePacket(b []byte) {
 	defer releaseFrame(b)
 	if b[0] != typePassThrough {
-		c.n.log.Warn("node: dropped a packet of unknown type", "peer", c.peer, "type", b[0])
+		c.warn("node: dropped a packet of unknown type", "type", b[0])
 		return
 	}
 	c.load.Packets++
@@ -33,7 +33,7 @@ func (c *conn) handlePacket(b []byte) {
 	dec := c.decoder(b)
 	ctl, op, n, err := decodeControl(dec, b)
 	if err != nil {
-		c.n.log.Warn("node: dropped a packet", "peer", c.peer, "error", err)
+		c.warn("node: dropped a packet", "error", err)
 		return
 	}
 	var payload etf.Term
@@ -44,15 +44,18 @@ func (c *conn) handlePacket(b []byte) {
 			return
 		}
 	}
-	if err := c.dispatch(op, ctl, payload); err != nil {
-		c.n.log.Warn("node: dropped a control message", "peer", c.peer, "control", ctl, "error", err)
+	if err := c.dispatch(op, ctl, payload); errors.Is(err, lib.ErrProcessUnknown) {
+		c.n.log.Debug("node: dropped a message to an unknown process", "peer", c.peer, "control", brief(ctl))
+	} else if err != nil {
+		c.warn("node: dropped a control message", "control", brief(ctl), "error", err)
 	}
 }
 
-// decoder decodes the terms of one packet. Binaries of a packet bigger than pooledFrameCap share its buffer
-// (such buffers never return to the pool), so a 10 MB binary is not copied twice.
+// decoder decodes the terms of one packet; a compressed one may inflate to Options.MaxInflatedSize. Binaries
+// of a packet bigger than pooledFrameCap share its buffer (such buffers never return to the pool), so a 10 MB
+// binary is not copied twice.
 func (c *conn) decoder(packet []byte) etf.DecodeOptions {
-	return etf.DecodeOptions{MaxSize: c.n.opts.MaxMessageSize, AliasBinaries: len(packet) > pooledFrameCap}
+	return etf.DecodeOptions{MaxSize: c.n.opts.MaxInflatedSize, AliasBinaries: len(packet) > pooledFrameCap}
 }
 
 // genCallFrom reads From out of a message that starts {'$gen_call', From, ...}, even when what follows From
@@ -78,7 +81,7 @@ func decodeControl(dec etf.DecodeOptions, packet []byte) (etf.Tuple, int, int, e
 		op, ok = etf.Int(ctl[0])
 	}
 	if !ok {
-		return nil, 0, 0, fmt.Errorf("node: malformed control message %v", term)
+		return nil, 0, 0, fmt.Errorf("node: malformed control message %s", brief(term))
 	}
 	return ctl, op, n, nil
 }
@@ -91,12 +94,12 @@ const oversizedHead = 64 << 10
 func (c *conn) oversized(head []byte, size int) {
 	err := fmt.Errorf("node: a message of %d bytes exceeds the limit of %d", size, c.n.opts.MaxMessageSize)
 	if head[0] != typePassThrough {
-		c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "error", err)
+		c.warn("node: dropped an oversized packet", "error", err)
 		return
 	}
 	_, op, n, cerr := decodeControl(etf.DecodeOptions{}, head)
 	if cerr != nil {
-		c.n.log.Warn("node: dropped an oversized packet", "peer", c.peer, "error", err)
+		c.warn("node: dropped an oversized packet", "error", err)
 		return
 	}
 	c.badPayload(op, head[1+n:], err)
@@ -105,7 +108,7 @@ func (c *conn) oversized(head []byte, size int) {
 // badPayload logs a message that does not decode and, when it is a $gen_call whose From still reads, answers
 // the caller {error, {badterm, Detail}} so it does not wait out its timeout.
 func (c *conn) badPayload(op int, payload []byte, err error) {
-	c.n.log.Warn("node: dropped a message that does not decode", "peer", c.peer, "op", op, "error", err)
+	c.warn("node: dropped a message that does not decode", "op", op, "error", err)
 	switch op {
 	case opSend, opSendTT, opRegSend, opRegSendTT, opSendSender, opSendSenderTT, opAliasSend, opAliasSendTT:
 	default:
@@ -319,7 +322,7 @@ func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 		}
 		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.n.name}, ref)
 	}
-	return fmt.Errorf("node: cannot monitor %v", target)
+	return fmt.Errorf("node: cannot monitor %s", brief(target))
 }
 
 // demonitor removes a monitor set up by monitor.
@@ -379,7 +382,7 @@ func (c *conn) monitorExit(terminated, watcher etf.Term, ref etf.Ref, reason etf
 	case etf.Atom:
 		return c.router.RouteMonitorExitReg(gen.ProcessID{Name: string(t), Node: c.peer}, reasonString(reason), ref)
 	}
-	return fmt.Errorf("node: malformed monitor exit from %v", terminated)
+	return fmt.Errorf("node: malformed monitor exit from %s", brief(terminated))
 }
 
 // reply answers a gen_server call whose From is {Pid, Tag}: through the alias when Tag is [alias | Ref]
@@ -392,7 +395,7 @@ func (c *conn) reply(from etf.Term, reply etf.Term) error {
 func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
 	f, ok := from.(etf.Tuple)
 	if !ok || len(f) != 2 {
-		return fmt.Errorf("node: malformed From %v", from)
+		return fmt.Errorf("node: malformed From %s", brief(from))
 	}
 	var control etf.Tuple
 	if alias, ok := aliasTagTerm(f[1]); ok {
@@ -400,7 +403,7 @@ func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
 	} else if _, ok := f[0].(etf.Pid); ok {
 		control = etf.Tuple{opSend, etf.Atom(""), f[0]}
 	} else {
-		return fmt.Errorf("node: malformed From %v", from)
+		return fmt.Errorf("node: malformed From %s", brief(from))
 	}
 	fr, err := encodeFrame(control, etf.Tuple{f[1], reply}, true)
 	if err != nil {
@@ -442,7 +445,7 @@ func reasonString(reason etf.Term) string {
 	if a, ok := reason.(etf.Atom); ok {
 		return string(a)
 	}
-	return fmt.Sprint(reason)
+	return brief(reason)
 }
 
 // ctlReader reads typed fields of a control tuple; the first mismatch sticks in err.
@@ -454,7 +457,7 @@ type ctlReader struct {
 func (r *ctlReader) term(i int) etf.Term {
 	if i >= len(r.t) {
 		if r.err == nil {
-			r.err = fmt.Errorf("node: control message %v has no element %d", r.t, i+1)
+			r.err = fmt.Errorf("node: control message %s has no element %d", brief(r.t), i+1)
 		}
 		return nil
 	}
@@ -481,6 +484,6 @@ func (r *ctlReader) atom(i int) etf.Atom {
 
 func (r *ctlReader) check(ok bool, i int, want string) {
 	if !ok && r.err == nil {
-		r.err = fmt.Errorf("node: control message %v: element %d is not a %s", r.t, i+1, want)
+		r.err = fmt.Errorf("node: control message %s: element %d is not a %s", brief(r.t), i+1, want)
 	}
 }

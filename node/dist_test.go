@@ -71,7 +71,7 @@ func TestRPC(t *testing.T) {
 		io:format("~p~n", [[A, B, C, D, E, F]])`, 20*time.Second)
 	require.Equal(t, `[{ok,[1,2,3]},
  {ok,x},
- {badrpc,{'EXIT',{undef,[{erlang,node,[],[]}]}}},
+ `+n.Name()+`,
  {error,{exception,undef,[{lists,reverse,[[1]],[]}]}},
  {ok,#{app_path => <<"echo">>,kind => go}},
  {ok,[#{app_path => <<"echo">>,kind => go}]}]`, strings.TrimSpace(out))

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -100,7 +99,7 @@ func (h *erlangHandler) Stream(ctx context.Context, call hooks.Call) (hooks.Stre
 	if t, ok := r.(etf.Tuple); ok && len(t) == 2 && t[0] == proto.AtomError {
 		return nil, hooks.FromReason(t[1])
 	}
-	return nil, hooks.BadArg("node: Erlang stream handler replied " + fmt.Sprint(r))
+	return nil, hooks.BadArg("node: Erlang stream handler replied " + brief(r))
 }
 
 // pendingCall is a call to an Erlang handler awaiting its reply. The reply of a stream call is turned into its
@@ -226,7 +225,7 @@ func (st *erlangStream) Next(ctx context.Context) (etf.Term, error) {
 			}
 			continue
 		}
-		st.end = hooks.BadArg("node: unexpected stream message " + fmt.Sprint(msg))
+		st.end = hooks.BadArg("node: unexpected stream message " + brief(msg))
 		st.forget()
 		st.stopProducer()
 	}

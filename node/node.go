@@ -24,6 +24,8 @@ const (
 	DefaultName = "hornbeam@localhost"
 	// DefaultMaxMessageSize is the largest packet read when Options.MaxMessageSize is zero: 128 MiB.
 	DefaultMaxMessageSize = 128 << 20
+	// DefaultMaxInflatedSize is the largest compressed term inflated when Options.MaxInflatedSize is zero: 16 MiB.
+	DefaultMaxInflatedSize = 16 << 20
 	// DefaultTickInterval is the tick interval when Options.TickInterval is zero (Erlang's net_ticktime 60).
 	DefaultTickInterval = 15 * time.Second
 	// DefaultSendQueue is the packets a connection queues when Options.SendQueue is zero.
@@ -50,6 +52,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxMessageSize is the largest packet read from a peer; bigger ones are logged and skipped.
 	MaxMessageSize int
+	// MaxInflatedSize is the largest size a compressed term of a packet may declare; a packet with a bigger one
+	// is refused before anything is inflated, so a small packet cannot make the node allocate much.
+	MaxInflatedSize int
 	// TickInterval is how often an idle connection sends a tick; a peer silent for four intervals is dropped.
 	// It matches Erlang's net_ticktime/4 (15 s for the default 60).
 	TickInterval time.Duration
@@ -90,6 +95,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.MaxInflatedSize <= 0 {
+		o.MaxInflatedSize = DefaultMaxInflatedSize
 	}
 	if o.TickInterval <= 0 {
 		o.TickInterval = DefaultTickInterval

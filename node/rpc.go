@@ -31,6 +31,10 @@ var (
 	atomCast        = etf.Atom("cast")
 	atomKilled      = etf.Atom("killed")
 	atomNoproc      = etf.Atom("noproc")
+	atomNotsup      = etf.Atom("notsup")
+	atomErlang      = etf.Atom("erlang")
+	atomNode        = etf.Atom("node")
+	atomApply       = etf.Atom("apply")
 
 	atomFeaturesRequest = etf.Atom("features_request")
 	atomFeaturesReply   = etf.Atom("features_reply")
@@ -69,6 +73,25 @@ func rpcRequest(m, f etf.Atom, args []etf.Term) (etf.Term, bool) {
 	return append(etf.Tuple{f}, args...), true
 }
 
+// builtin answers the functions of erlang that rpc probes a node with, erlang:node/0; false for any other.
+func (s *server) builtin(m, f etf.Atom, args []etf.Term) (etf.Term, bool) {
+	if m == atomErlang && f == atomNode && len(args) == 0 {
+		return etf.Atom(s.n.name), true
+	}
+	return nil, false
+}
+
+// appliesFun reports whether M:F(A) is erlang:apply(Fun, Args), which erpc:call(Node, Fun) asks for: this node
+// runs no Erlang code, so the caller is answered notsup ({erpc, notsup} from erpc:call).
+func appliesFun(m, f, a etf.Term) bool {
+	args, ok := etf.Elems(a)
+	if !ok || m != atomErlang || f != atomApply || len(args) != 2 {
+		return false
+	}
+	_, ok = args[0].(etf.Fun)
+	return ok
+}
+
 // undef is the error reason of calling M:F(A) when there is no such function, with its one-frame stack.
 func undef(m, f etf.Atom, args []etf.Term) (etf.Atom, etf.List) {
 	return atomUndef, etf.List{etf.Tuple{m, f, etf.List(args), etf.List{}}}
@@ -96,7 +119,9 @@ func (s *server) handleRex(c *conn, payload etf.Term) bool {
 		}
 		s.spawn(func() {
 			var reply etf.Term
-			if r, ok := rpcRequest(m, f, args); ok {
+			if v, ok := s.builtin(m, f, args); ok {
+				reply = v
+			} else if r, ok := rpcRequest(m, f, args); ok {
 				reply, _ = s.p.Handle(c.ctx, proto.Caller{T: c.callers}, r)
 			} else {
 				reason, stack := undef(m, f, args)
@@ -161,6 +186,9 @@ func (c *conn) spawnRequest(r *ctlReader, payload etf.Term) error {
 		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
 	}
 	optList, _ := etf.Elems(opts)
+	if m == atomErpc && f == atomExecuteCall && len(args) == 4 && appliesFun(args[1], args[2], args[3]) {
+		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), atomNotsup}, nil, false)
+	}
 	if m == atomErpc && ((f == atomExecuteCall && len(args) == 4) || (f == atomExecuteCast && len(args) == 3)) {
 		return c.n.srv.erpc(c, req, from, f, args, optList)
 	}
@@ -226,6 +254,9 @@ func (s *server) executeCall(ctx context.Context, c *conn, args []etf.Term) etf.
 	m, f, a, ok := mfa(args[1], args[2], args[3])
 	if !ok {
 		return etf.Tuple{res, proto.AtomError, etf.Tuple{atomErpc, etf.Atom("badarg")}}
+	}
+	if v, ok := s.builtin(m, f, a); ok {
+		return etf.Tuple{res, atomReturn, v}
 	}
 	r, ok := rpcRequest(m, f, a)
 	if !ok {

@@ -168,7 +168,9 @@ const (
 func (n *Node) serveBuiltins() {
 	s := n.srv
 	hooksMsg := func(c *conn, from etf.Pid, msg etf.Term) bool {
-		s.handleRemote(c, from, msg)
+		if !sysMessage(c, msg, nameHooks, s.pidTerm, s.status) {
+			s.handleRemote(c, from, msg)
+		}
 		return true
 	}
 	n.served.serveName(nameHooks, nameService{lasting: true, message: func(c *conn, from etf.Pid, msg etf.Term) (bool, error) {

@@ -104,7 +104,7 @@ func (s *server) handleInfo(msg etf.Term) {
 		return
 	}
 	if !s.p.Steer(msg) {
-		s.n.log.Debug("node: ignored a message to hornbeam_hooks", "message", msg)
+		s.n.log.Debug("node: ignored a message to hornbeam_hooks", "message", brief(msg))
 	}
 }
 

@@ -28,7 +28,8 @@ func reservedName(name etf.Atom) bool {
 }
 
 // Expose registers name on the node as the named service of appPath: gen_server:call({Name, Node}, {Action,
-// A1, ..., An}) runs the hook and replies its value or {error, Reason}. The hook need not be registered yet; a
+// A1, ..., An}) runs the hook and replies its value or {error, Reason}; sys:get_state answers #{node, app_path,
+// registered}. The hook need not be registered yet; a
 // call made while it is not answers {error, {not_found, AppPath}}. The name lasts as long as the node. Expose
 // fails when name is empty, too long, reserved, or taken by a service, the pg scope or an ergo process.
 func (n *Node) Expose(appPath, name string) error {
@@ -38,8 +39,18 @@ func (n *Node) Expose(appPath, name string) error {
 	if len(name) > 255 || reservedName(etf.Atom(name)) || n.ergo.ProcessByName(name) != nil {
 		return fmt.Errorf("node: expose %s as %q: the name is reserved or taken", appPath, name)
 	}
+	status := func() etf.Map {
+		_, registered := n.opts.Engine.Find(appPath)
+		return etf.Map{
+			{Key: etf.Atom("node"), Value: etf.Atom(n.name)},
+			{Key: etf.Atom("app_path"), Value: []byte(appPath)},
+			{Key: etf.Atom("registered"), Value: registered},
+		}
+	}
 	svc := nameService{lasting: true, message: func(c *conn, _ etf.Pid, msg etf.Term) (bool, error) {
-		n.serveService(c, appPath, msg)
+		if !sysMessage(c, msg, etf.Atom(name), etf.Atom(name), status) {
+			n.serveService(c, appPath, msg)
+		}
 		return true, nil
 	}}
 	if !n.served.serveNewName(etf.Atom(name), svc) {

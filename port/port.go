@@ -174,7 +174,7 @@ func (s *session) frame(cl proto.Caller, frame etf.Term) {
 		})
 	case len(t) >= 2 && (t[0] == proto.AtomStreamCredit || t[0] == proto.AtomStreamClose):
 		if !s.srv.Steer(t) {
-			s.log.Debug("port: ignored a stream message", "message", t)
+			s.log.Debug("port: ignored a stream message", "message", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 		}
 	default:
 		s.reply(proto.AtomUndefined, proto.BadRequest(frame))

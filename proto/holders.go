@@ -2,6 +2,7 @@ package proto
 
 import (
 	"context"
+	"runtime/debug"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
@@ -123,10 +124,17 @@ func (s *Server) dropLocked(h *holder) holdings {
 	return held
 }
 
-// release cancels dropped tasks and closes dropped streams.
+// bigRelease is how many tasks a caller that went must have held for the memory their results pinned to be handed
+// back to the system at once: with no garbage collection due, an idle node would keep it for minutes.
+const bigRelease = 10_000
+
+// release cancels dropped tasks and drops their results, whose caller has gone, and closes dropped streams.
 func (s *Server) release(held holdings) {
 	for _, id := range held.tasks {
-		_ = s.eng.Cancel(id)
+		s.eng.Release(id)
+	}
+	if len(held.tasks) >= bigRelease {
+		s.Go(debug.FreeOSMemory)
 	}
 	for _, st := range held.streams {
 		st.cancel()
@@ -208,4 +216,11 @@ func (s *Server) endStream(st *stream) {
 	if dropped {
 		st.h.cl.T.Demonitor(st.h.cl.Pid, st.h.mon)
 	}
+}
+
+// Held returns how many callers hold tasks or streams, and how many tasks and open streams they hold.
+func (s *Server) Held() (callers, tasks, streams int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.holders), len(s.tasks), len(s.streams)
 }

@@ -136,7 +136,7 @@ func TestServerReleasesTasksOfACallerThatGoes(t *testing.T) {
 		t.Fatal("Down: got false; want true")
 	}
 	got, _ := s.Handle(context.Background(), cl, etf.Tuple{AtomAwaitResult, id, int64(1000)})
-	want := etf.Tuple{AtomError, etf.Atom("cancelled")}
+	want := etf.Tuple{AtomError, etf.Tuple{etf.Atom("task_not_found"), id}}
 	if !etf.Equal(got, want) {
 		t.Fatalf("got %v; want %v", got, want)
 	}

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -56,6 +58,8 @@ type link struct {
 	in   io.Closer // the read side, closed by shutdown
 	out  io.Closer // the write side; closing it is EOF for the process
 	log  *slog.Logger
+	// warns rate-limits the warnings about the process's frames.
+	warns loglimit.Limit
 
 	wmu sync.Mutex
 	w   *etf.PacketWriter
@@ -132,7 +136,7 @@ func (l *link) readLoop() {
 		}
 		t, err := etf.Decode(frame)
 		if err != nil {
-			l.log.Warn("python: dropped a frame that does not decode", "err", err)
+			l.warn("python: dropped a frame that does not decode", "err", err)
 			continue
 		}
 		l.handle(t)
@@ -170,11 +174,23 @@ func (l *link) shutdown(err *hooks.Error) {
 	close(l.done)
 }
 
+// warn logs a warning about the process's frames unless they are being held back (loglimit).
+func (l *link) warn(msg string, args ...any) {
+	ok, held := l.warns.Allow(time.Now())
+	if !ok {
+		return
+	}
+	if held > 0 {
+		args = append(args, "suppressed", held)
+	}
+	l.log.Warn(msg, args...)
+}
+
 // handle dispatches one frame from the process.
 func (l *link) handle(t etf.Term) {
 	msg, ok := t.(etf.Tuple)
 	if !ok || len(msg) == 0 {
-		l.log.Warn("python: bad frame", "frame", t)
+		l.warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 		return
 	}
 	tag, _ := msg[0].(etf.Atom)
@@ -183,7 +199,7 @@ func (l *link) handle(t etf.Term) {
 		return
 	}
 	if len(msg) < 2 {
-		l.log.Warn("python: bad frame", "frame", t)
+		l.warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 		return
 	}
 	id, idOK := msg[1].(int64)
@@ -197,7 +213,7 @@ func (l *link) handle(t etf.Term) {
 		l.osPid, _ = msg[2].(int64)
 		closeOnce(l.hello)
 	case !idOK:
-		l.log.Warn("python: bad frame", "frame", t)
+		l.warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 	case tag == proto.AtomReply && len(msg) == 3:
 		l.onReply(id, msg[2])
 	case tag == proto.AtomChunk && len(msg) == 3:
@@ -205,7 +221,7 @@ func (l *link) handle(t etf.Term) {
 	case tag == proto.AtomChunks && len(msg) == 3:
 		chunks, ok := etf.Elems(msg[2])
 		if !ok {
-			l.log.Warn("python: bad frame", "frame", t)
+			l.warn("python: bad frame", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 			return
 		}
 		l.onChunks(id, chunks, nil)
@@ -220,7 +236,7 @@ func (l *link) handle(t etf.Term) {
 		l.onCancel(id)
 	default:
 		if !l.serve(tag, id, msg) {
-			l.log.Warn("python: bad request", "frame", t)
+			l.warn("python: bad request", "frame", etf.Brief(t, etf.BriefDepth, etf.BriefBytes))
 			l.reply(id, nil, &hooks.Error{Kind: proto.AtomBadRequest, Detail: t})
 		}
 	}

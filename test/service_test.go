@@ -39,6 +39,8 @@ func TestServices(t *testing.T) {
 				[] -> timer:sleep(5), L(); Ms -> Ms end end)(),
 			{node(M) =:= Go, erlang:monotonic_time(millisecond) - T0 < 1000, gen_server:call(M, {add, 40, 2})} end)()`,
 			"{true,true,42}"},
+		{"sys:get_state", `sys:get_state({calc, Go}, 1000)`, `#{app_path => <<"demo.calculator">>,`},
+		{"sys:get_status", `element(1, sys:get_status({calc, Go}, 1000))`, "status"},
 		{"pg group hornbeam_hooks", `(fun() -> [M] = pg:get_members(hornbeam, hornbeam_hooks),
 			gen_server:call(M, {execute, <<"demo.echo">>, <<"echo">>, [1], #{}}) end)()`, "{ok,1}"},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/node"
 )
 
@@ -75,4 +76,17 @@ func TestExposeFlag(t *testing.T) {
 			t.Errorf("--expose %q: got no error; want one", bad)
 		}
 	}
+}
+
+func TestTaskTTLFlag(t *testing.T) {
+	c, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, hooks.DefaultResultTTL, c.taskTTL, "default")
+
+	c, err = parseFlags([]string{"--task-ttl", "30s"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, c.taskTTL)
+
+	_, err = parseFlags([]string{"--task-ttl", "0"}, io.Discard)
+	require.Error(t, err)
 }

@@ -40,6 +40,7 @@ type config struct {
 	stdio                  bool
 	coalesce               time.Duration
 	hidden                 bool
+	taskTTL                time.Duration
 	pgScope                string
 	noPG                   bool
 	expose                 exposeList
@@ -116,6 +117,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.coalesce, "coalesce", node.DefaultCoalesce, "longest sleep of a busy link's reader gathering requests to answer in one batch; 0 turns it off")
 	fs.BoolVar(&c.hidden, "hidden", false, "connect as a hidden node, as erl -hidden: peers list it in nodes(hidden), not nodes(), and global leaves it out")
+	fs.DurationVar(&c.taskTTL, "task-ttl", hooks.DefaultResultTTL, "how long a finished async task's result waits for await_result; a result whose caller exits is dropped at once")
 	fs.BoolVar(&c.noDemo, "no-demo", false, "do not register the demo hooks")
 	fs.StringVar(&c.pgScope, "pg-scope", node.DefaultPGScope, "OTP pg scope in which every hook has a member pid in the group <<AppPath>>")
 	fs.BoolVar(&c.noPG, "no-pg", false, "run no pg scope")
@@ -139,6 +141,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	if c.pyWorkers < 1 {
 		return c, fmt.Errorf("hornbeam: --python-workers must be at least 1, got %d", c.pyWorkers)
+	}
+	if c.taskTTL <= 0 {
+		return c, fmt.Errorf("hornbeam: --task-ttl must be positive, got %v", c.taskTTL)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("hornbeam: --tls-cert and --tls-key go together")
@@ -216,7 +221,7 @@ func run(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	engine := hooks.New(hooks.Options{})
+	engine := hooks.New(hooks.Options{ResultTTL: c.taskTTL})
 	defer engine.Close()
 	if !c.noDemo {
 		if err := registerDemo(engine); err != nil {

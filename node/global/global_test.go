@@ -526,32 +526,3 @@ func TestPidOrder(t *testing.T) {
 		}
 	}
 }
-
-func TestBrief(t *testing.T) {
-	deep := etf.Term(etf.Atom("x"))
-	for range 10 {
-		deep = etf.Tuple{deep}
-	}
-	tests := []struct {
-		term etf.Term
-		want string
-	}{
-		{etf.Tuple{etf.Atom("a"), int64(1), []byte("hi")}, `{a,1,<<"hi">>}`},
-		{make([]byte, 100<<20), "<<104857600 bytes>>"},
-		{deep, "{{{{{{...}}}}}}"},
-		{etf.List{etf.Atom("a"), etf.Atom("b")}, "[a,b]"},
-		{etf.ImproperList{Elems: []etf.Term{int64(1)}, Tail: int64(2)}, "[1|2]"},
-	}
-	for _, tc := range tests {
-		if got := brief(tc.term); got != tc.want {
-			t.Errorf("brief(%T): got %s; want %s", tc.term, got, tc.want)
-		}
-	}
-	long := make(etf.List, 100000)
-	for i := range long {
-		long[i] = int64(i)
-	}
-	if got := brief(long); len(got) > briefBytes+3 {
-		t.Errorf("brief of a long list: got %d bytes; want at most %d", len(got), briefBytes+3)
-	}
-}

@@ -165,7 +165,7 @@ func (s *Server) handleCast(req etf.Term) {
 func (s *Server) handleInfo(msg etf.Term) {
 	t, ok := msg.(etf.Tuple)
 	if !ok || len(t) == 0 {
-		s.unexpected("message", brief(msg))
+		s.unexpected("message", msg)
 		return
 	}
 	switch {
@@ -208,7 +208,7 @@ func (s *Server) handleInfo(msg etf.Term) {
 	}
 }
 
-// unexpected logs a message the server does not take, as OTP's does.
+// unexpected logs a message the server does not take, as OTP's does, bounded for the log.
 func (s *Server) unexpected(kind string, msg etf.Term) {
-	s.log.Warn("global: global_name_server received an unexpected "+kind, "message", msg)
+	s.log.Warn("global: global_name_server received an unexpected "+kind, "message", brief(msg))
 }
