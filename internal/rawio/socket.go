@@ -61,7 +61,13 @@ func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Soc
 	if !ok {
 		return nil
 	}
-	rc, err := tc.SyscallConn()
+	return NewConn(tc, coalesceMax, load)
+}
+
+// NewConn returns a Socket for any non-blocking file on Go's poller (an *os.File pipe, a *net.UnixConn), else
+// nil; coalesceMax and load are as for NewSocket (0 and a Load no one counts: spin only, no coalescing).
+func NewConn(sc syscall.Conn, coalesceMax time.Duration, load *Load) *Socket {
+	rc, err := sc.SyscallConn()
 	if err != nil {
 		return nil
 	}
