@@ -1,16 +1,21 @@
 package python
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -44,10 +49,14 @@ type result struct {
 }
 
 // link is the node's end of the frame protocol with one Python process, a
-// worker's pipes or an attached process's socket. One goroutine reads; frames
-// are written whole under wmu. The link owns the goroutines that serve the
-// process's requests; shutdown cancels them and fails what waits on the
-// process.
+// worker's pipes or an attached process's socket. One goroutine reads, through
+// a buffer, so that a frame that has arrived whole costs one read(2); frames are
+// encoded straight into one write buffer and written whole under wmu. Pipes and
+// sockets are read and written with rawio's raw system calls, which spin briefly
+// on an empty pipe before parking (a call's reply comes a Python round trip
+// later) and stay out of the scheduler's syscall state. The link owns the
+// goroutines that serve the process's requests; shutdown cancels them and fails
+// what waits on the process.
 type link struct {
 	pool *Pool
 	name string
@@ -57,8 +66,9 @@ type link struct {
 	out  io.Closer // the write side; closing it is EOF for the process
 	log  *slog.Logger
 
-	wmu sync.Mutex
-	w   *etf.PacketWriter
+	wmu  sync.Mutex
+	w    io.Writer
+	wbuf []byte // the frame being written: header, then the encoded term
 
 	ctx    context.Context // cancelled at shutdown: ends the process's requests
 	cancel context.CancelCauseFunc
@@ -88,11 +98,16 @@ type served struct {
 	credit *proto.Credit // a stream's
 }
 
+// readBuffer is the size of a link's read buffer: a read(2) takes in whatever frames have arrived, up to this.
+const readBuffer = 64 << 10
+
+// keepWriteBuffer is the largest write buffer a link keeps between frames.
+const keepWriteBuffer = 1 << 20
+
 func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
-	pr, _ := etf.NewPacketReader(r, etf.Packet4)
-	pw, _ := etf.NewPacketWriter(w, etf.Packet4)
+	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r), readBuffer), etf.Packet4)
 	l := &link{
-		pool: p, name: name, r: pr, in: in, out: out, w: pw, log: p.log.With("python", name),
+		pool: p, name: name, r: pr, in: in, out: out, w: raw(w), log: p.log.With("python", name),
 		pending: map[int64]chan result{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
 		paths: map[string]bool{},
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
@@ -102,21 +117,42 @@ func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out i
 	return l
 }
 
-// send encodes t and writes it as one frame.
-func (l *link) send(t etf.Term) error {
-	b, err := etf.Encode(t)
-	if err != nil {
-		return err
+// raw returns a rawio.Socket on f's file descriptor when f is a pipe or socket on Go's poller, else f.
+func raw[F any](f F) F {
+	if sc, ok := any(f).(syscall.Conn); ok {
+		if s := rawio.NewConn(sc, 0, &rawio.Load{}); s != nil {
+			if rw, ok := any(s).(F); ok {
+				return rw
+			}
+		}
 	}
-	return l.write(b)
+	return f
 }
 
-// write writes one encoded frame. It fails only when the process's end is
-// gone, and then the reader soon sees the end too.
-func (l *link) write(b []byte) error {
+// frameHeader is the size of a frame's {packet,4} length prefix.
+const frameHeader = 4
+
+// send encodes t straight into the write buffer and writes it as one frame. A
+// term that does not encode is encErr (nothing is written); a write fails (err)
+// only when the process's end is gone, and then the reader soon sees the end too.
+func (l *link) send(t etf.Term) (encErr, err error) {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	return l.w.WriteFrame(b)
+	b, encErr := etf.AppendEncode(append(l.wbuf[:0], 0, 0, 0, 0), t)
+	switch {
+	case encErr != nil:
+		return encErr, nil
+	case len(b)-frameHeader > math.MaxUint32:
+		return fmt.Errorf("%w: %d bytes do not fit a {packet,4} header", etf.ErrFrameTooLarge, len(b)-frameHeader), nil
+	}
+	binary.BigEndian.PutUint32(b, uint32(len(b)-frameHeader))
+	_, err = l.w.Write(b)
+	if cap(b) <= keepWriteBuffer {
+		l.wbuf = b[:0]
+	} else {
+		l.wbuf = nil
+	}
+	return nil, err
 }
 
 // readLoop reads frames until the process's end closes, then closes eof.
@@ -236,8 +272,8 @@ func closeOnce(ch chan struct{}) {
 
 // reply sends {reply, Id, {ok, V} | {error, R}}.
 func (l *link) reply(id int64, v etf.Term, err error) {
-	if e := l.send(etf.Tuple{proto.AtomReply, id, hooks.Reply(v, err)}); e != nil {
-		l.log.Debug("python: reply not sent", "id", id, "err", e)
+	if encErr, e := l.send(etf.Tuple{proto.AtomReply, id, hooks.Reply(v, err)}); encErr != nil || e != nil {
+		l.log.Debug("python: reply not sent", "id", id, "err", errors.Join(encErr, e))
 	}
 }
 
@@ -348,7 +384,8 @@ func (l *link) pump(ctx context.Context, id int64, s *served, call hooks.Call) {
 		if t, ok := msg.(etf.Tuple); ok {
 			frame = append(etf.Tuple{t[0], id}, t[1:]...)
 		}
-		return l.send(frame) == nil
+		encErr, err := l.send(frame)
+		return encErr == nil && err == nil
 	}, l.spawn)
 }
 
@@ -428,12 +465,12 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	}
 	l.busy.Add(1)
 	defer l.busy.Add(-1)
-	b, err := etf.Encode(etf.Tuple{proto.AtomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
-	if err != nil {
+	encErr, err := l.send(etf.Tuple{proto.AtomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
+	if encErr != nil {
 		l.forget(id)
-		return nil, hooks.BadArg(fmt.Sprintf("python: %v", err))
+		return nil, hooks.BadArg(fmt.Sprintf("python: %v", encErr))
 	}
-	if err := l.write(b); err != nil {
+	if err != nil {
 		l.log.Debug("python: call not sent; waiting for the end of the link", "err", err)
 	}
 	select {
