@@ -84,12 +84,48 @@ type link struct {
 	served  map[int64]*served
 	paths   map[string]bool
 
+	rd     rawio.Reader // the reader's generation and whether it runs a call inline, for the pool's watchdog
+	inline inlineCall   // the call the reader runs inline, if any; under mu
+
 	osPid int64
 	hello chan struct{} // closed at hello
 	ready chan struct{} // closed at ready
-	eof   chan struct{} // closed when the reader stops
+	eof   chan struct{} // closed when the reader stops at the end of the input
 	done  chan struct{} // closed at the end of shutdown
 	wg    sync.WaitGroup
+}
+
+// inlineCall is the process's execute that the link's reader runs itself: its id, and how to cancel it once
+// reading was handed off, so that a {cancel, Id} can be read.
+type inlineCall struct {
+	id     int64
+	cancel context.CancelFunc
+}
+
+// inlineKey is the context key under which an inline call's context finds itself.
+type inlineKey struct{}
+
+// inlineCtx is the context of a call run inline on the reader of l, which Enter marked with word: a call that
+// waits on a Python process (call, stream) hands reading off first, as the reply may be for the reader to read.
+type inlineCtx struct {
+	context.Context
+	l    *link
+	word uint64
+}
+
+// Value returns the inlineCtx itself for inlineKey.
+func (c *inlineCtx) Value(key any) any {
+	if key == (inlineKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// handOffIfInline hands off reading when ctx is that of a call run inline on a link's reader.
+func handOffIfInline(ctx context.Context) {
+	if c, ok := ctx.Value(inlineKey{}).(*inlineCtx); ok {
+		c.l.rd.HandOffNow(c.word)
+	}
 }
 
 // served is a request from the process that the node is running.
@@ -113,7 +149,9 @@ func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out i
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.ctx, l.cancel = context.WithCancelCause(context.Background())
-	go l.readLoop()
+	l.rd.HandOff = l.handOff
+	p.watch.Add(&l.rd)
+	go l.read(0)
 	return l
 }
 
@@ -155,15 +193,16 @@ func (l *link) send(t etf.Term) (encErr, err error) {
 	return nil, err
 }
 
-// readLoop reads frames until the process's end closes, then closes eof.
-func (l *link) readLoop() {
-	defer close(l.eof)
+// read reads frames as the reader of generation gen until the process's end closes, then closes eof; or
+// until reading was handed off to the next generation while it ran a call inline.
+func (l *link) read(gen uint64) {
 	for {
 		frame, err := l.r.ReadFrame()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				l.log.Warn("python: reading frames", "err", err)
 			}
+			close(l.eof)
 			return
 		}
 		t, err := etf.Decode(frame)
@@ -172,6 +211,45 @@ func (l *link) readLoop() {
 			continue
 		}
 		l.handle(t)
+		if l.rd.Gen() != gen {
+			return
+		}
+	}
+}
+
+// handOff starts the reader of generation gen while the current one runs a call inline, and makes that call
+// cancellable by the {cancel, Id} the new reader may read.
+func (l *link) handOff(gen uint64) {
+	l.mu.Lock()
+	if in := l.inline; in.cancel != nil && !l.closed {
+		l.served[in.id] = &served{cancel: in.cancel}
+	}
+	l.mu.Unlock()
+	go l.read(gen)
+}
+
+// runInline runs the process's execute r on the reader itself: a quick Go hook costs no goroutine and no
+// wakeup. When it is still running at a watchdog tick handOffAfter or more after it started (see rawio), or
+// when it waits on a Python process, reading goes on in a new goroutine meanwhile, so a slow hook holds up the
+// frames behind it for a few milliseconds at most.
+func (l *link) runInline(id int64, r proto.Request) {
+	ctx, cancel := context.WithCancel(l.ctx)
+	defer cancel()
+	l.mu.Lock()
+	l.inline = inlineCall{id: id, cancel: cancel}
+	l.mu.Unlock()
+	word := l.rd.Enter()
+	l.pool.watch.Poke()
+	reply, _ := l.pool.srv.Serve(&inlineCtx{Context: ctx, l: l, word: word}, proto.Caller{}, r)
+	handedOff := !l.rd.Leave(word)
+	l.mu.Lock()
+	l.inline = inlineCall{}
+	if handedOff {
+		delete(l.served, id)
+	}
+	l.mu.Unlock()
+	if ctx.Err() == nil {
+		l.send(etf.Tuple{proto.AtomReply, id, reply})
 	}
 }
 
@@ -191,6 +269,7 @@ func (l *link) shutdown(err *hooks.Error) {
 	l.mu.Unlock()
 
 	l.cancel(err)
+	l.pool.watch.Remove(&l.rd)
 	l.out.Close()
 	l.in.Close()
 	for _, ch := range pending {
@@ -333,6 +412,8 @@ func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
 	case proto.AtomStream:
 		r.Call.Window = int(window)
 		l.start(id, int(window), func(ctx context.Context, s *served) { l.pump(ctx, id, s, r.Call) })
+	case proto.AtomExecute:
+		l.runInline(id, r)
 	default:
 		l.start(id, 0, func(ctx context.Context, _ *served) {
 			reply, _ := l.pool.srv.Serve(ctx, proto.Caller{}, r)
@@ -465,6 +546,7 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	}
 	l.busy.Add(1)
 	defer l.busy.Add(-1)
+	handOffIfInline(ctx)
 	encErr, err := l.send(etf.Tuple{proto.AtomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
 	if encErr != nil {
 		l.forget(id)
