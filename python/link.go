@@ -167,16 +167,66 @@ func raw[F any](f F) F {
 	return f
 }
 
-// frameHeader is the size of a frame's {packet,4} length prefix.
-const frameHeader = 4
+// Wire facts of the external term format (erts' external.h) that appendRequest writes itself.
+const (
+	frameHeader   = 4   // the size of a frame's {packet,4} length prefix
+	etfVersion    = 131 // the version byte before a term
+	tagSmallTuple = 104 // SMALL_TUPLE_EXT: arity in one byte
+	tagNil        = 106 // NIL_EXT: []
+	tagList       = 108 // LIST_EXT: length in four bytes, the elements, then the tail
+	tagMap        = 116 // MAP_EXT: arity in four bytes, then keys and values
+)
+
+// appendRequest appends the request frame {Op, Id, AppPath, Action, Args, Kwargs[, Extra]} of call to dst,
+// version byte included, without building the tuple, the args list or an empty kwargs map; dst is returned
+// unchanged on error.
+func appendRequest(dst []byte, op etf.Atom, id int64, call hooks.Call, extra ...etf.Term) ([]byte, error) {
+	b := append(dst, etfVersion, tagSmallTuple, byte(6+len(extra)))
+	var err error
+	for _, t := range []etf.Term{op, id, call.AppPath, call.Action} {
+		if b, err = etf.AppendTerm(b, t); err != nil {
+			return dst, err
+		}
+	}
+	if len(call.Args) > 0 {
+		b = binary.BigEndian.AppendUint32(append(b, tagList), uint32(len(call.Args)))
+		for _, t := range call.Args {
+			if b, err = etf.AppendTerm(b, t); err != nil {
+				return dst, err
+			}
+		}
+	}
+	b = append(b, tagNil)
+	if len(call.Kwargs) == 0 {
+		b = append(b, tagMap, 0, 0, 0, 0)
+	} else if b, err = etf.AppendTerm(b, call.Kwargs); err != nil {
+		return dst, err
+	}
+	for _, t := range extra {
+		if b, err = etf.AppendTerm(b, t); err != nil {
+			return dst, err
+		}
+	}
+	return b, nil
+}
+
+// sendRequest writes the request frame of call (see appendRequest) as send writes a term.
+func (l *link) sendRequest(op etf.Atom, id int64, call hooks.Call, extra ...etf.Term) (encErr, err error) {
+	return l.sendWith(func(b []byte) ([]byte, error) { return appendRequest(b, op, id, call, extra...) })
+}
 
 // send encodes t straight into the write buffer and writes it as one frame. A
 // term that does not encode is encErr (nothing is written); a write fails (err)
 // only when the process's end is gone, and then the reader soon sees the end too.
 func (l *link) send(t etf.Term) (encErr, err error) {
+	return l.sendWith(func(b []byte) ([]byte, error) { return etf.AppendEncode(b, t) })
+}
+
+// sendWith writes the frame that encode appends to the write buffer; encErr and err are as for send.
+func (l *link) sendWith(encode func([]byte) ([]byte, error)) (encErr, err error) {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	b, encErr := etf.AppendEncode(append(l.wbuf[:0], 0, 0, 0, 0), t)
+	b, encErr := encode(append(l.wbuf[:0], 0, 0, 0, 0))
 	switch {
 	case encErr != nil:
 		return encErr, nil
@@ -498,13 +548,18 @@ func (l *link) onCancel(id int64) {
 	}
 }
 
+// replyChans holds reply channels for reuse: a channel goes back once its one reply was received, never
+// when its call was abandoned (a reply may still be sent to it).
+var replyChans = sync.Pool{New: func() any { return make(chan result, 1) }}
+
 // request registers a reply channel for a new request id; the link's error if it is closed.
 func (l *link) request() (int64, chan result, error) {
 	id := l.ids.Add(1)
-	ch := make(chan result, 1)
+	ch := replyChans.Get().(chan result)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
+		replyChans.Put(ch)
 		return 0, nil, l.err
 	}
 	l.pending[id] = ch
@@ -547,7 +602,7 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	l.busy.Add(1)
 	defer l.busy.Add(-1)
 	handOffIfInline(ctx)
-	encErr, err := l.send(etf.Tuple{proto.AtomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
+	encErr, err := l.sendRequest(proto.AtomCall, id, call)
 	if encErr != nil {
 		l.forget(id)
 		return nil, hooks.BadArg(fmt.Sprintf("python: %v", encErr))
@@ -557,17 +612,11 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	}
 	select {
 	case r := <-ch:
+		replyChans.Put(ch)
 		return r.v, r.err
 	case <-ctx.Done():
 		l.forget(id)
 		l.send(etf.Tuple{proto.AtomCancel, id})
 		return nil, ctx.Err()
 	}
-}
-
-func kwargsOf(call hooks.Call) etf.Map {
-	if call.Kwargs == nil {
-		return etf.Map{}
-	}
-	return call.Kwargs
 }

@@ -45,7 +45,7 @@ func (l *link) stream(ctx context.Context, call hooks.Call) (hooks.Stream, error
 	l.mu.Unlock()
 	l.busy.Add(1)
 	handOffIfInline(ctx)
-	encErr, err := l.send(etf.Tuple{proto.AtomStream, s.id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call), window})
+	encErr, err := l.sendRequest(proto.AtomStream, s.id, call, window)
 	if encErr != nil {
 		s.Close()
 		return nil, hooks.BadArg(fmt.Sprintf("python: %v", encErr))
