@@ -52,11 +52,11 @@ type result struct {
 // worker's pipes or an attached process's socket. One goroutine reads, through
 // a buffer, so that a frame that has arrived whole costs one read(2); frames are
 // encoded straight into one write buffer and written whole under wmu. Pipes and
-// sockets are read and written with rawio's raw system calls, which spin briefly
-// on an empty pipe before parking (a call's reply comes a Python round trip
-// later) and stay out of the scheduler's syscall state. The link owns the
-// goroutines that serve the process's requests; shutdown cancels them and fails
-// what waits on the process.
+// sockets are read and written with rawio's raw system calls, which stay out of
+// the scheduler's syscall state (they do not spin: the Python process needs the
+// CPU). An execute from the process runs on the reader (runInline). The link
+// owns the goroutines that serve the process's requests; shutdown cancels them
+// and fails what waits on the process.
 type link struct {
 	pool *Pool
 	name string
