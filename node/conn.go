@@ -15,7 +15,7 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
-	"github.com/hornbeam-go/hornbeam/node/internal/rawio"
+	"github.com/hornbeam-go/hornbeam/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 

@@ -19,7 +19,7 @@
 // The files by job: connections start in accept.go (the listening port) and handshake.go (the version 6
 // handshake both ways, which also tells whether a peer is hidden); the transport is conn.go (reader, writer
 // loop, ticks), wire.go (packet framing) and conn_ergo.go and ergoterm.go (ergo's side of a connection), with
-// the raw-syscall socket, the read spin, coalescing and the watchdog in node/internal/rawio; control dispatch
+// the raw-syscall socket, the read spin, coalescing and the watchdog in internal/rawio; control dispatch
 // is dispatch.go; serving is served.go (the table of served names and pids), server.go (hornbeam_hooks),
 // rpc.go (rex and erpc), erlang_handler.go (hooks served by Erlang processes) and call.go (calls from Go to
 // Erlang).
@@ -107,7 +107,7 @@
 // tell how many, reads that bring several requests that they come at once), the reader instead sleeps up to
 // Options.Coalesce after a read that brought a whole call, so the requests that come meanwhile are served and
 // answered in one batch; the sleep is a third of the peer's round trip, measured by Little's law, and none
-// below 80 µs (rawio.Socket, in node/internal/rawio). A call run on the reader that is still running 1 ms after
+// below 80 µs (rawio.Socket, in internal/rawio). A call run on the reader that is still running 1 ms after
 // it started (the watchdog looks every 5 ms) gets reading handed to a new goroutine, so a slow handler holds up
 // other calls for a few milliseconds at most.
 //

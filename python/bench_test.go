@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,6 +178,20 @@ func reportLatency(b *testing.B, prefix string, d []time.Duration) float64 {
 	return p50
 }
 
+// cpuNow returns the CPU time, user and system, this process has used so far.
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the Go process's CPU time per call since from, over n calls, as go-cpu-us.
+func reportCPU(b *testing.B, from time.Duration, n int) {
+	b.ReportMetric(float64(cpuNow()-from)/float64(max(n, 1))/float64(time.Microsecond), "go-cpu-us")
+}
+
 // mean returns the mean of d in nanoseconds.
 func mean(d []time.Duration) float64 {
 	var sum time.Duration
@@ -233,7 +248,11 @@ func BenchmarkExecute(b *testing.B) {
 		ctx := context.Background()
 		call := hooks.Call{AppPath: benchPath, Action: "echo", Args: []etf.Term{benchArg}}
 		calls := make([]time.Duration, 0, b.N)
+		var cpu0 time.Duration
 		for i := range b.N + benchWarmup {
+			if i == benchWarmup {
+				cpu0 = cpuNow()
+			}
 			t0 := time.Now()
 			if _, err := eng.Execute(ctx, call); err != nil {
 				b.Fatal(err)
@@ -242,6 +261,7 @@ func BenchmarkExecute(b *testing.B) {
 				calls = append(calls, time.Since(t0))
 			}
 		}
+		reportCPU(b, cpu0, b.N)
 		b.ReportMetric(mean(calls), "ns/op")
 		reportLatency(b, "", calls)
 	})
@@ -302,11 +322,14 @@ func BenchmarkPythonToGo(b *testing.B) {
 	b.Run("workers=1", func(b *testing.B) {
 		ctx := context.Background()
 		frame := callFrame(b, hooks.Call{AppPath: "go.echo", Action: "echo", Args: []etf.Term{benchArg}})
+		var goCPU time.Duration
 		batch := func(n int) ([]time.Duration, []time.Duration) {
+			cpu0 := cpuNow()
 			v, err := eng.Execute(ctx, hooks.Call{AppPath: benchPath, Action: "call_go", Args: []etf.Term{int64(n), benchArg}})
 			if err != nil {
 				b.Fatal(err)
 			}
+			goCPU += cpuNow() - cpu0
 			times, ok := etf.Elems(v)
 			if !ok || len(times) != n {
 				b.Fatalf("call_go(%d) returned %v", n, v)
@@ -326,6 +349,7 @@ func BenchmarkPythonToGo(b *testing.B) {
 			return calls, pings
 		}
 		batch(benchWarmup)
+		goCPU = 0
 		b.ResetTimer()
 		var calls, pings []time.Duration
 		for left := b.N; left > 0; {
@@ -335,6 +359,7 @@ func BenchmarkPythonToGo(b *testing.B) {
 			left -= n
 		}
 		b.StopTimer()
+		b.ReportMetric(float64(goCPU)/float64(b.N)/float64(time.Microsecond), "go-cpu-us")
 		b.ReportMetric(mean(calls), "ns/op")
 		p50 := reportLatency(b, "", calls)
 		pipeP50 := reportLatency(b, "pipe-", pings)

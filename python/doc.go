@@ -12,7 +12,10 @@
 //
 // A request from Python flows: the link's reader (link.go) reads a frame, strips its request id and hands the
 // hooks-protocol request left to package proto, which runs it on the engine; the reply goes back as
-// {reply, Id, Reply}. A stream the process asks for is produced with proto.Produce, spending the credit the
+// {reply, Id, Reply}. An execute runs on the reader itself, so a quick Go hook costs no goroutine; the pool's
+// watchdog (internal/rawio) hands reading to a new goroutine when it runs long, and so does the call itself
+// when it waits on a Python process (whose reply the reader may have to read). Pipes and sockets are read and
+// written with rawio's raw system calls, reads through a buffer, so a frame usually costs one read(2). A stream the process asks for is produced with proto.Produce, spending the credit the
 // process grants; a stream Python produces for the node (stream.go) is consumed with proto.Refill, which
 // grants credit back half a window at a time.
 //

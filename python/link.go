@@ -1,18 +1,23 @@
 package python
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
+	"github.com/hornbeam-go/hornbeam/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -46,10 +51,14 @@ type result struct {
 }
 
 // link is the node's end of the frame protocol with one Python process, a
-// worker's pipes or an attached process's socket. One goroutine reads; frames
-// are written whole under wmu. The link owns the goroutines that serve the
-// process's requests; shutdown cancels them and fails what waits on the
-// process.
+// worker's pipes or an attached process's socket. One goroutine reads, through
+// a buffer, so that a frame that has arrived whole costs one read(2); frames are
+// encoded straight into one write buffer and written whole under wmu. Pipes and
+// sockets are read and written with rawio's raw system calls, which stay out of
+// the scheduler's syscall state (they do not spin: the Python process needs the
+// CPU). An execute from the process runs on the reader (runInline). The link
+// owns the goroutines that serve the process's requests; shutdown cancels them
+// and fails what waits on the process.
 type link struct {
 	pool *Pool
 	name string
@@ -61,8 +70,9 @@ type link struct {
 	// warns rate-limits the warnings about the process's frames.
 	warns loglimit.Limit
 
-	wmu sync.Mutex
-	w   *etf.PacketWriter
+	wmu  sync.Mutex
+	w    io.Writer
+	wbuf []byte // the frame being written: header, then the encoded term
 
 	ctx    context.Context // cancelled at shutdown: ends the process's requests
 	cancel context.CancelCauseFunc
@@ -78,12 +88,48 @@ type link struct {
 	served  map[int64]*served
 	paths   map[string]bool
 
+	rd     rawio.Reader // the reader's generation and whether it runs a call inline, for the pool's watchdog
+	inline inlineCall   // the call the reader runs inline, if any; under mu
+
 	osPid int64
 	hello chan struct{} // closed at hello
 	ready chan struct{} // closed at ready
-	eof   chan struct{} // closed when the reader stops
+	eof   chan struct{} // closed when the reader stops at the end of the input
 	done  chan struct{} // closed at the end of shutdown
 	wg    sync.WaitGroup
+}
+
+// inlineCall is the process's execute that the link's reader runs itself: its id, and how to cancel it once
+// reading was handed off, so that a {cancel, Id} can be read.
+type inlineCall struct {
+	id     int64
+	cancel context.CancelFunc
+}
+
+// inlineKey is the context key under which an inline call's context finds itself.
+type inlineKey struct{}
+
+// inlineCtx is the context of a call run inline on the reader of l, which Enter marked with word: a call that
+// waits on a Python process (call, stream) hands reading off first, as the reply may be for the reader to read.
+type inlineCtx struct {
+	context.Context
+	l    *link
+	word uint64
+}
+
+// Value returns the inlineCtx itself for inlineKey.
+func (c *inlineCtx) Value(key any) any {
+	if key == (inlineKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// handOffIfInline hands off reading when ctx is that of a call run inline on a link's reader.
+func handOffIfInline(ctx context.Context) {
+	if c, ok := ctx.Value(inlineKey{}).(*inlineCtx); ok {
+		c.l.rd.HandOffNow(c.word)
+	}
 }
 
 // served is a request from the process that the node is running.
@@ -92,46 +138,125 @@ type served struct {
 	credit *proto.Credit // a stream's
 }
 
+// readBuffer is the size of a link's read buffer: a read(2) takes in whatever frames have arrived, up to this.
+const readBuffer = 64 << 10
+
+// keepWriteBuffer is the largest write buffer a link keeps between frames.
+const keepWriteBuffer = 1 << 20
+
 func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
-	pr, _ := etf.NewPacketReader(r, etf.Packet4)
-	pw, _ := etf.NewPacketWriter(w, etf.Packet4)
+	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r), readBuffer), etf.Packet4)
 	l := &link{
-		pool: p, name: name, r: pr, in: in, out: out, w: pw, log: p.log.With("python", name),
+		pool: p, name: name, r: pr, in: in, out: out, w: raw(w), log: p.log.With("python", name),
 		pending: map[int64]chan result{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
 		paths: map[string]bool{},
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.ctx, l.cancel = context.WithCancelCause(context.Background())
-	go l.readLoop()
+	l.rd.HandOff = l.handOff
+	p.watch.Add(&l.rd)
+	go l.read(0)
 	return l
 }
 
-// send encodes t and writes it as one frame.
-func (l *link) send(t etf.Term) error {
-	b, err := etf.Encode(t)
-	if err != nil {
-		return err
+// raw returns a rawio.Socket on f's file descriptor when f is a pipe or socket on Go's poller, else f.
+func raw[F any](f F) F {
+	if sc, ok := any(f).(syscall.Conn); ok {
+		if s := rawio.NewConn(sc, 0, &rawio.Load{}); s != nil {
+			if rw, ok := any(s).(F); ok {
+				return rw
+			}
+		}
 	}
-	return l.write(b)
+	return f
 }
 
-// write writes one encoded frame. It fails only when the process's end is
-// gone, and then the reader soon sees the end too.
-func (l *link) write(b []byte) error {
+// Wire facts of the external term format (erts' external.h) that appendRequest writes itself.
+const (
+	frameHeader   = 4   // the size of a frame's {packet,4} length prefix
+	etfVersion    = 131 // the version byte before a term
+	tagSmallTuple = 104 // SMALL_TUPLE_EXT: arity in one byte
+	tagNil        = 106 // NIL_EXT: []
+	tagList       = 108 // LIST_EXT: length in four bytes, the elements, then the tail
+	tagMap        = 116 // MAP_EXT: arity in four bytes, then keys and values
+)
+
+// appendRequest appends the request frame {Op, Id, AppPath, Action, Args, Kwargs[, Extra]} of call to dst,
+// version byte included, without building the tuple, the args list or an empty kwargs map; dst is returned
+// unchanged on error.
+func appendRequest(dst []byte, op etf.Atom, id int64, call hooks.Call, extra ...etf.Term) ([]byte, error) {
+	b := append(dst, etfVersion, tagSmallTuple, byte(6+len(extra)))
+	var err error
+	for _, t := range []etf.Term{op, id, call.AppPath, call.Action} {
+		if b, err = etf.AppendTerm(b, t); err != nil {
+			return dst, err
+		}
+	}
+	if len(call.Args) > 0 {
+		b = binary.BigEndian.AppendUint32(append(b, tagList), uint32(len(call.Args)))
+		for _, t := range call.Args {
+			if b, err = etf.AppendTerm(b, t); err != nil {
+				return dst, err
+			}
+		}
+	}
+	b = append(b, tagNil)
+	if len(call.Kwargs) == 0 {
+		b = append(b, tagMap, 0, 0, 0, 0)
+	} else if b, err = etf.AppendTerm(b, call.Kwargs); err != nil {
+		return dst, err
+	}
+	for _, t := range extra {
+		if b, err = etf.AppendTerm(b, t); err != nil {
+			return dst, err
+		}
+	}
+	return b, nil
+}
+
+// sendRequest writes the request frame of call (see appendRequest) as send writes a term.
+func (l *link) sendRequest(op etf.Atom, id int64, call hooks.Call, extra ...etf.Term) (encErr, err error) {
+	return l.sendWith(func(b []byte) ([]byte, error) { return appendRequest(b, op, id, call, extra...) })
+}
+
+// send encodes t straight into the write buffer and writes it as one frame. A
+// term that does not encode is encErr (nothing is written); a write fails (err)
+// only when the process's end is gone, and then the reader soon sees the end too.
+func (l *link) send(t etf.Term) (encErr, err error) {
+	return l.sendWith(func(b []byte) ([]byte, error) { return etf.AppendEncode(b, t) })
+}
+
+// sendWith writes the frame that encode appends to the write buffer; encErr and err are as for send.
+func (l *link) sendWith(encode func([]byte) ([]byte, error)) (encErr, err error) {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	return l.w.WriteFrame(b)
+	b, encErr := encode(append(l.wbuf[:0], 0, 0, 0, 0))
+	switch {
+	case encErr != nil:
+		return encErr, nil
+	case len(b)-frameHeader > math.MaxUint32:
+		return fmt.Errorf("%w: %d bytes do not fit a {packet,4} header", etf.ErrFrameTooLarge, len(b)-frameHeader), nil
+	}
+	binary.BigEndian.PutUint32(b, uint32(len(b)-frameHeader))
+	_, err = l.w.Write(b)
+	if cap(b) <= keepWriteBuffer {
+		l.wbuf = b[:0]
+	} else {
+		l.wbuf = nil
+	}
+	return nil, err
 }
 
-// readLoop reads frames until the process's end closes, then closes eof.
-func (l *link) readLoop() {
-	defer close(l.eof)
+// read reads frames as the reader of generation gen until the process's end closes, then closes eof; or
+// until reading was handed off to the next generation while it ran a call inline.
+func (l *link) read(gen uint64) {
 	for {
 		frame, err := l.r.ReadFrame()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				l.log.Warn("python: reading frames", "err", err)
 			}
+			close(l.eof)
 			return
 		}
 		t, err := etf.Decode(frame)
@@ -140,6 +265,45 @@ func (l *link) readLoop() {
 			continue
 		}
 		l.handle(t)
+		if l.rd.Gen() != gen {
+			return
+		}
+	}
+}
+
+// handOff starts the reader of generation gen while the current one runs a call inline, and makes that call
+// cancellable by the {cancel, Id} the new reader may read.
+func (l *link) handOff(gen uint64) {
+	l.mu.Lock()
+	if in := l.inline; in.cancel != nil && !l.closed {
+		l.served[in.id] = &served{cancel: in.cancel}
+	}
+	l.mu.Unlock()
+	go l.read(gen)
+}
+
+// runInline runs the process's execute r on the reader itself: a quick Go hook costs no goroutine and no
+// wakeup. When it is still running at a watchdog tick handOffAfter or more after it started (see rawio), or
+// when it waits on a Python process, reading goes on in a new goroutine meanwhile, so a slow hook holds up the
+// frames behind it for a few milliseconds at most.
+func (l *link) runInline(id int64, r proto.Request) {
+	ctx, cancel := context.WithCancel(l.ctx)
+	defer cancel()
+	l.mu.Lock()
+	l.inline = inlineCall{id: id, cancel: cancel}
+	l.mu.Unlock()
+	word := l.rd.Enter()
+	l.pool.watch.Poke()
+	reply, _ := l.pool.srv.Serve(&inlineCtx{Context: ctx, l: l, word: word}, proto.Caller{}, r)
+	handedOff := !l.rd.Leave(word)
+	l.mu.Lock()
+	l.inline = inlineCall{}
+	if handedOff {
+		delete(l.served, id)
+	}
+	l.mu.Unlock()
+	if ctx.Err() == nil {
+		l.send(etf.Tuple{proto.AtomReply, id, reply})
 	}
 }
 
@@ -159,6 +323,7 @@ func (l *link) shutdown(err *hooks.Error) {
 	l.mu.Unlock()
 
 	l.cancel(err)
+	l.pool.watch.Remove(&l.rd)
 	l.out.Close()
 	l.in.Close()
 	for _, ch := range pending {
@@ -252,8 +417,8 @@ func closeOnce(ch chan struct{}) {
 
 // reply sends {reply, Id, {ok, V} | {error, R}}.
 func (l *link) reply(id int64, v etf.Term, err error) {
-	if e := l.send(etf.Tuple{proto.AtomReply, id, hooks.Reply(v, err)}); e != nil {
-		l.log.Debug("python: reply not sent", "id", id, "err", e)
+	if encErr, e := l.send(etf.Tuple{proto.AtomReply, id, hooks.Reply(v, err)}); encErr != nil || e != nil {
+		l.log.Debug("python: reply not sent", "id", id, "err", errors.Join(encErr, e))
 	}
 }
 
@@ -313,6 +478,8 @@ func (l *link) serve(tag etf.Atom, id int64, msg etf.Tuple) bool {
 	case proto.AtomStream:
 		r.Call.Window = int(window)
 		l.start(id, int(window), func(ctx context.Context, s *served) { l.pump(ctx, id, s, r.Call) })
+	case proto.AtomExecute:
+		l.runInline(id, r)
 	default:
 		l.start(id, 0, func(ctx context.Context, _ *served) {
 			reply, _ := l.pool.srv.Serve(ctx, proto.Caller{}, r)
@@ -364,7 +531,8 @@ func (l *link) pump(ctx context.Context, id int64, s *served, call hooks.Call) {
 		if t, ok := msg.(etf.Tuple); ok {
 			frame = append(etf.Tuple{t[0], id}, t[1:]...)
 		}
-		return l.send(frame) == nil
+		encErr, err := l.send(frame)
+		return encErr == nil && err == nil
 	}, l.spawn)
 }
 
@@ -396,13 +564,18 @@ func (l *link) onCancel(id int64) {
 	}
 }
 
+// replyChans holds reply channels for reuse: a channel goes back once its one reply was received, never
+// when its call was abandoned (a reply may still be sent to it).
+var replyChans = sync.Pool{New: func() any { return make(chan result, 1) }}
+
 // request registers a reply channel for a new request id; the link's error if it is closed.
 func (l *link) request() (int64, chan result, error) {
 	id := l.ids.Add(1)
-	ch := make(chan result, 1)
+	ch := replyChans.Get().(chan result)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
+		replyChans.Put(ch)
 		return 0, nil, l.err
 	}
 	l.pending[id] = ch
@@ -444,27 +617,22 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	}
 	l.busy.Add(1)
 	defer l.busy.Add(-1)
-	b, err := etf.Encode(etf.Tuple{proto.AtomCall, id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call)})
-	if err != nil {
+	handOffIfInline(ctx)
+	encErr, err := l.sendRequest(proto.AtomCall, id, call)
+	if encErr != nil {
 		l.forget(id)
-		return nil, hooks.BadArg(fmt.Sprintf("python: %v", err))
+		return nil, hooks.BadArg(fmt.Sprintf("python: %v", encErr))
 	}
-	if err := l.write(b); err != nil {
+	if err != nil {
 		l.log.Debug("python: call not sent; waiting for the end of the link", "err", err)
 	}
 	select {
 	case r := <-ch:
+		replyChans.Put(ch)
 		return r.v, r.err
 	case <-ctx.Done():
 		l.forget(id)
 		l.send(etf.Tuple{proto.AtomCancel, id})
 		return nil, ctx.Err()
 	}
-}
-
-func kwargsOf(call hooks.Call) etf.Map {
-	if call.Kwargs == nil {
-		return etf.Map{}
-	}
-	return call.Kwargs
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -88,11 +89,13 @@ func (c Config) Validate() error {
 type Pool struct {
 	eng *hooks.Engine
 	srv *proto.Server // serves the hooks-protocol requests of the processes
-	id  etf.Atom      // the Owner of its hooks
-	cfg Config
-	log *slog.Logger
-	dir string // where the embedded package is unpacked
-	pyp string // the workers' PYTHONPATH
+	// watch hands a link's reading to a new goroutine when an execute it runs inline takes long
+	watch *rawio.Watchdog
+	id    etf.Atom // the Owner of its hooks
+	cfg   Config
+	log   *slog.Logger
+	dir   string // where the embedded package is unpacked
+	pyp   string // the workers' PYTHONPATH
 
 	mu        sync.Mutex
 	closed    bool
@@ -138,13 +141,15 @@ func Start(eng *hooks.Engine, cfg Config) (*Pool, error) {
 	p := &Pool{
 		eng: eng, cfg: cfg, log: cfg.Logger, id: etf.Atom(fmt.Sprintf("python_pool_%d", poolIDs.Add(1))),
 		routes: map[string][]*link{}, links: map[*link]bool{}, done: make(chan struct{}),
-		srv: proto.NewServer(proto.Options{Engine: eng, Logger: cfg.Logger}),
+		srv:   proto.NewServer(proto.Options{Engine: eng, Logger: cfg.Logger}),
+		watch: rawio.NewWatchdog(),
 	}
 	if cfg.Workers == 0 {
 		return p, nil
 	}
 	dir, err := unpack()
 	if err != nil {
+		p.watch.Stop()
 		return nil, err
 	}
 	p.dir = dir
@@ -167,6 +172,7 @@ func Start(eng *hooks.Engine, cfg Config) (*Pool, error) {
 			}
 		}
 		os.RemoveAll(dir)
+		p.watch.Stop()
 		return nil, err
 	}
 	for i, w := range first {
@@ -521,6 +527,7 @@ func (p *Pool) Close() error {
 		ln.Close()
 	}
 	p.wg.Wait()
+	p.watch.Stop()
 	if p.dir != "" {
 		os.RemoveAll(p.dir)
 	}

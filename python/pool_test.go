@@ -22,6 +22,7 @@ import (
 // testModule is the Python module the workers run in these tests.
 const testModule = `
 import os
+import threading
 import time
 from hornbeam_erlang import Atom, await_result, execute, execute_async, register_hook, stream
 
@@ -61,6 +62,19 @@ class Svc:
 
     def go_async(self, a, b):
         return await_result(execute_async("go.calc", "add", a, b), timeout_ms=5000)
+
+    def quick_beside_slow(self, ms):
+        slow = threading.Thread(target=execute, args=("go.slow", "sleep", ms))
+        slow.start()
+        time.sleep(0.05)
+        t0 = time.monotonic()
+        execute("go.calc", "add", 1, 2)
+        quick_ms = int((time.monotonic() - t0) * 1000)
+        slow.join()
+        return quick_ms
+
+    def back_via_go(self, value):
+        return execute("go.background", "echo", value)
 
 
 def setup():
@@ -106,6 +120,17 @@ func start(t testing.TB, n int) *fixture {
 				}
 			}
 		}, nil
+	}))
+	f.eng.Register("go.slow", hooks.Func(func(ctx context.Context, action string, args []etf.Term, kwargs etf.Map) (any, error) {
+		select {
+		case <-time.After(time.Duration(args[0].(int64)) * time.Millisecond):
+			return etf.Atom("ok"), nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}))
+	f.eng.Register("go.background", hooks.Func(func(ctx context.Context, action string, args []etf.Term, kwargs etf.Map) (any, error) {
+		return f.eng.Execute(context.Background(), hooks.Call{AppPath: "py.svc", Action: "echo", Args: args})
 	}))
 	f.eng.Register("go.closed", hooks.Func(func(ctx context.Context, action string, args []etf.Term, kwargs etf.Map) (any, error) {
 		f.closed <- args[0].(int64)
@@ -175,6 +200,23 @@ func TestExecute(t *testing.T) {
 			require.True(t, etf.Equal(tt.want, got), "got %#v; want %#v", got, tt.want)
 		})
 	}
+}
+
+// Python → Go executes run on the link's reader; a slow Go hook must not hold up the process's other calls,
+// and a Go hook that calls back into the same process without the context it was given (so nothing tells the
+// link that its reader is waiting) still gets its reply.
+func TestGoHooksRunOnTheReader(t *testing.T) {
+	f := start(t, 1)
+	ctx := ctxFor(t, 10*time.Second)
+
+	quick, err := f.exec(ctx, "py.svc", "quick_beside_slow", int64(1000))
+	require.NoError(t, err)
+	require.Less(t, quick.(int64), int64(500), "got a quick call of %v ms beside a slow one of 1000 ms", quick)
+
+	got, err := f.exec(ctx, "py.svc", "back_via_go", []byte("x"))
+	require.NoError(t, err)
+	want := etf.List{etf.List{[]byte("x")}, etf.Map{}}
+	require.True(t, etf.Equal(want, got), "got %#v; want %#v", got, want)
 }
 
 func TestExceptionReason(t *testing.T) {

@@ -44,12 +44,13 @@ func (l *link) stream(ctx context.Context, call hooks.Call) (hooks.Stream, error
 	l.streams[s.id] = s
 	l.mu.Unlock()
 	l.busy.Add(1)
-	b, err := etf.Encode(etf.Tuple{proto.AtomStream, s.id, call.AppPath, call.Action, etf.List(call.Args), kwargsOf(call), window})
-	if err != nil {
+	handOffIfInline(ctx)
+	encErr, err := l.sendRequest(proto.AtomStream, s.id, call, window)
+	if encErr != nil {
 		s.Close()
-		return nil, hooks.BadArg(fmt.Sprintf("python: %v", err))
+		return nil, hooks.BadArg(fmt.Sprintf("python: %v", encErr))
 	}
-	if err := l.write(b); err != nil {
+	if err != nil {
 		l.log.Debug("python: stream not sent; the end of the link will end it", "err", err)
 	}
 	stop := context.AfterFunc(ctx, func() { s.Close() })

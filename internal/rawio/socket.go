@@ -61,11 +61,23 @@ func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Soc
 	if !ok {
 		return nil
 	}
-	rc, err := tc.SyscallConn()
+	s := NewConn(tc, coalesceMax, load)
+	if s != nil {
+		s.canSpin = runtime.GOMAXPROCS(0) > 1
+	}
+	return s
+}
+
+// NewConn returns a Socket for any non-blocking file on Go's poller (an *os.File pipe, a *net.UnixConn), else
+// nil; coalesceMax and load are as for NewSocket. Its reads do not spin: a peer whose replies come from
+// another process on the same machine needs the CPU that a spin would take (on two cores, a link to a Python
+// worker spinning for its reply took half again as long per call).
+func NewConn(sc syscall.Conn, coalesceMax time.Duration, load *Load) *Socket {
+	rc, err := sc.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	s := &Socket{rc: rc, canSpin: runtime.GOMAXPROCS(0) > 1, Load: load, coalesceMax: int64(coalesceMax)}
+	s := &Socket{rc: rc, Load: load, coalesceMax: int64(coalesceMax)}
 	s.readFn = s.readOnce
 	s.writeFn = s.writeOnce
 	return s

@@ -181,3 +181,9 @@ func (w *Watchdog) check() bool {
 	}
 	return busy
 }
+
+// HandOffNow hands reading off at once if the reader is still inline in the call Enter returned word for: for
+// a call that is about to wait for something only the reader could read.
+func (r *Reader) HandOffNow(word uint64) {
+	r.handOff(word | readerInline)
+}
