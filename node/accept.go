@@ -18,6 +18,7 @@ import (
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/ergo-services/ergo/proto/dist"
+	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 )
 
 // Limits of the acceptor.
@@ -38,10 +39,6 @@ const (
 	defaultListenBegin, defaultListenEnd = 15000, 65000
 	// loopback is where ergo's own listener waits for the acceptor's hand-offs.
 	loopback = "127.0.0.1"
-	// refusalLogBurst is how many refused handshakes are logged per refusalLogWindow, so that connection after
-	// connection cannot flood the log; the next line logged says how many were skipped.
-	refusalLogBurst  = 10
-	refusalLogWindow = 10 * time.Second
 )
 
 // errNotHandedOff refuses a connection to ergo's loopback listener that the acceptor did not make.
@@ -71,8 +68,8 @@ type acceptor struct {
 	cookie string
 	peers  peerSet
 
-	internal string // ergo's loopback listener, host:port; set when ergo registers the node (portRegistrar)
-	refusals logBudget
+	internal string         // ergo's loopback listener, host:port; set when ergo registers the node (portRegistrar)
+	refusals loglimit.Limit // refused handshakes logged, so that connection after connection cannot flood the log
 
 	mu       sync.Mutex
 	inflight []*pending            // handshakes in progress, oldest first
@@ -284,10 +281,11 @@ func (a *acceptor) handshake(c net.Conn) (net.Conn, ergonode.HandshakeDetails, e
 	return sock, d, c.SetDeadline(time.Time{})
 }
 
-// logRefused logs why a peer's handshake failed, within the refusal log budget: a wrong cookie as a warning, a
+// logRefused logs why a peer's handshake failed, within loglimit's bound (the next line logged says how many
+// were skipped): a wrong cookie as a warning, a
 // broken protocol as info, and at debug level what silent, slow or evicted sockets cause.
 func (a *acceptor) logRefused(remote net.Addr, err error, evicted bool) {
-	ok, skipped := a.refusals.take(time.Now())
+	ok, skipped := a.refusals.Allow(time.Now())
 	if !ok {
 		return
 	}
@@ -307,31 +305,6 @@ func (a *acceptor) logRefused(remote net.Addr, err error, evicted bool) {
 	default:
 		a.log.Debug("node: handshake abandoned", append(attrs, "error", err)...)
 	}
-}
-
-// logBudget allows refusalLogBurst lines per refusalLogWindow and counts the lines it refuses. Its zero value
-// is ready.
-type logBudget struct {
-	mu      sync.Mutex
-	start   time.Time
-	used    int
-	skipped int
-}
-
-// take reports whether a line may be logged at now and, if so, how many were refused since the last one.
-func (b *logBudget) take(now time.Time) (ok bool, skipped int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.Sub(b.start) >= refusalLogWindow {
-		b.start, b.used = now, 0
-	}
-	if b.used >= refusalLogBurst {
-		b.skipped++
-		return false, 0
-	}
-	b.used++
-	skipped, b.skipped = b.skipped, 0
-	return true, skipped
 }
 
 // track counts c among the handshakes in progress, first dropping the oldest one of its source address, or

@@ -18,6 +18,7 @@ import (
 
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -425,23 +426,6 @@ func TestHandOffRefusesStrangers(t *testing.T) {
 	require.True(t, errors.Is(err, errNotHandedOff), "got %v; want %v", err, errNotHandedOff)
 }
 
-func TestLogBudget(t *testing.T) {
-	var b logBudget
-	t0 := time.Unix(1000, 0)
-	for i := range refusalLogBurst {
-		ok, skipped := b.take(t0.Add(time.Duration(i) * time.Millisecond))
-		require.True(t, ok, "line %d", i)
-		require.Zero(t, skipped)
-	}
-	for range 3 {
-		ok, _ := b.take(t0.Add(time.Second))
-		require.False(t, ok, "over the burst")
-	}
-	ok, skipped := b.take(t0.Add(refusalLogWindow))
-	require.True(t, ok, "a new window")
-	require.Equal(t, 3, skipped, "got %d skipped; want 3", skipped)
-}
-
 func TestRefusalsLoggedWithinBudget(t *testing.T) {
 	n, logs := startLoggedNode(t, false)
 	for range 100 {
@@ -453,5 +437,5 @@ func TestRefusalsLoggedWithinBudget(t *testing.T) {
 		_ = c.Close()
 	}
 	got := strings.Count(logs.String(), "handshake refused")
-	require.Equal(t, refusalLogBurst, got, "got %d refusal lines; want %d", got, refusalLogBurst)
+	require.Equal(t, loglimit.Burst, got, "got %d refusal lines; want %d", got, loglimit.Burst)
 }
