@@ -18,6 +18,7 @@ import (
 
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/stretchr/testify/require"
 )
@@ -51,7 +52,7 @@ func (b *logBuffer) waitFor(t *testing.T, s string, timeout time.Duration) {
 func startLoggedNode(t *testing.T, hidden bool) (*Node, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: testEngine(t),
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: hookstest.Engine(t),
 		Hidden: hidden, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -251,7 +252,7 @@ func TestPeerHidden(t *testing.T) {
 		{"Go connects to a visible peer", nil, "", false},
 		{"Go connects to a hidden peer", []string{"-hidden"}, "", true},
 	}
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			script := `io:format("ready~n"), receive after infinity -> ok end`

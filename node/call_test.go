@@ -12,6 +12,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,7 +42,7 @@ func requireKind(t *testing.T, err error, kind etf.Atom) *hooks.Error {
 
 func TestCall(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	e := startErl(t, testCookie, n.Name(), `pong = net_adm:ping(Go), `+echoServer+`,
 		io:format("ready~n"), receive after infinity -> ok end`)
 	e.waitLine(t, "ready", 20*time.Second)
@@ -125,7 +126,7 @@ func TestCall(t *testing.T) {
 
 func TestRPCConnects(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	e := startErl(t, testCookie, n.Name(), `io:format("ready~n"), receive after infinity -> ok end`)
 	e.waitLine(t, "ready", 20*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -162,7 +163,7 @@ func hooksReg(dir string) string {
 
 func TestExecuteErlangHook(t *testing.T) {
 	requireErl(t)
-	eng := testEngine(t)
+	eng := hookstest.Engine(t)
 	n := startNode(t, eng)
 	e := startErl(t, testCookie, n.Name(), hooksReg(hooksBeam(t))+`,
 		io:format("ready~n"), receive after infinity -> ok end`)

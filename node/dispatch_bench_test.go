@@ -7,6 +7,7 @@ import (
 
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -41,7 +42,7 @@ func echoCallPacket(b *testing.B, peer string, arg etf.Term) []byte {
 // benchmarkEcho runs one echo call packet per iteration through handlePacket, replying to a socket that
 // discards: the node's own cost of a call, without the network.
 func benchmarkEcho(b *testing.B, arg etf.Term) {
-	n := startNode(b, testEngine(b))
+	n := startNode(b, hookstest.Engine(b))
 	c := newConn(n, discardConn{}, ergonode.HandshakeDetails{Name: "bench@localhost", Creation: 3})
 	packet := echoCallPacket(b, c.peer, arg)
 	b.SetBytes(int64(len(packet)))

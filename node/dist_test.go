@@ -5,19 +5,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
 func TestPing(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `io:format("~p~n", [net_adm:ping(Go)])`, 20*time.Second)
 	require.Equal(t, "pong", strings.TrimSpace(out))
 }
 
 func TestGenCallEcho(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		R = gen_server:call({hornbeam_hooks, Go}, {execute, <<"echo">>, <<"echo">>, [{a, <<"b">>, 1}], #{}}, 5000),
 		io:format("~p~n", [R])`, 20*time.Second)
@@ -26,7 +27,7 @@ func TestGenCallEcho(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		{ok, Ref} = gen_server:call({hornbeam_hooks, Go}, {stream, <<"echo">>, <<"count">>, [200], #{}, #{window => 16}}, 5000),
 		Loop = fun L(Acc, Unacked) when Unacked >= 8 ->
@@ -47,7 +48,7 @@ func TestStream(t *testing.T) {
 
 func TestAsync(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		S = {hornbeam_hooks, Go},
 		{ok, Id} = gen_server:call(S, {execute_async, <<"echo">>, <<"sleep">>, [200], #{}}, 5000),
@@ -60,7 +61,7 @@ func TestAsync(t *testing.T) {
 
 func TestRPC(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		A = rpc:call(Go, hornbeam_hooks, execute, [<<"echo">>, <<"echo">>, [[1,2,3]], #{}]),
 		B = erpc:call(Go, hornbeam_hooks, execute, [<<"echo">>, <<"echo">>, [x], #{}], 5000),
@@ -79,7 +80,7 @@ func TestRPC(t *testing.T) {
 
 func TestEchoCorpus(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		Port = hd(erlang:ports()),
 		Terms = [0, 1, -1, 255, 256, -256, 2147483647, -2147483648, 1 bsl 63, -(1 bsl 63), -(1 bsl 63) - 5,
@@ -104,7 +105,7 @@ func TestEchoCorpus(t *testing.T) {
 
 func TestErlangHandler(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		S = {hornbeam_hooks, Go},
 		Loop = fun L() ->

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
-	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,34 +42,6 @@ func requireErl(t *testing.T) {
 	if _, err := exec.LookPath("erl"); err != nil {
 		t.Skip("erl is not installed")
 	}
-}
-
-// testEngine returns an engine with the hooks the tests call: echo/echo returns its first argument.
-func testEngine(t testing.TB) *hooks.Engine {
-	t.Helper()
-	e := hooks.New(hooks.Options{})
-	t.Cleanup(func() { _ = e.Close() })
-	require.NoError(t, e.Register("echo", hooks.Func(func(_ context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
-		switch action {
-		case "echo":
-			return etf.Tuple{proto.AtomOK, args[0]}, nil
-		case "count":
-			n, _ := etf.Int(args[0])
-			return iter.Seq[any](func(yield func(any) bool) {
-				for i := range n {
-					if !yield(int64(i)) {
-						return
-					}
-				}
-			}), nil
-		case "sleep":
-			ms, _ := etf.Int(args[0])
-			time.Sleep(time.Duration(ms) * time.Millisecond)
-			return etf.Tuple{proto.AtomOK, args[0]}, nil
-		}
-		return nil, hooks.UnknownAction(action)
-	})))
-	return e
 }
 
 // startNode starts a Go node for the test and stops it at cleanup.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,7 +41,7 @@ func TestErlangHandlerRatio(t *testing.T) {
 		t.Skip("set ERL_RATIOS=1 to measure")
 	}
 	requireErl(t)
-	eng := testEngine(t)
+	eng := hookstest.Engine(t)
 	n := startNode(t, eng)
 	dir := hooksBeam(t)
 	out, err := exec.Command("erlc", "-o", dir, "../bench/hb_beam_server.erl").CombinedOutput()

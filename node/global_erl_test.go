@@ -14,6 +14,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -137,7 +138,7 @@ func startGlobalCluster(t *testing.T, n *Node) (a, b *erl) {
 // global connects the second BEAM node, which knows only the first, to the Go node.
 func TestGlobalCluster(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	startGlobalCluster(t, n)
 }
 
@@ -173,7 +174,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // second on each, locks over every node, and names resolve both ways again.
 func TestGlobalRestart(t *testing.T) {
 	requireErl(t)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	name := uniqueName("go")
 	// EPMD may still hold the name of the node just stopped for a moment (it frees it when it sees the
 	// registration's socket close): a restart tries again for up to globalStep.
@@ -229,7 +230,7 @@ func TestGlobalRestart(t *testing.T) {
 // that connects to one of them is connected to the other by global.
 func TestGlobalGoNodes(t *testing.T) {
 	requireErl(t)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	n1, n2 := startNode(t, e), startNode(t, e)
 	ctx, cancel := context.WithTimeout(context.Background(), globalStep)
 	defer cancel()
@@ -271,7 +272,7 @@ type idleProcess struct{ gen.Server }
 // name goes everywhere when it exits.
 func TestGlobalServicePid(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	a := startErl(t, testCookie, n.Name(), `pong = net_adm:ping(Go), ok = global:sync(), io:format("a_ready~n"), receive stop -> ok end`)
 	a.waitLine(t, "a_ready", globalStep)
 	p, err := n.ergo.Spawn("", gen.ProcessOptions{}, &idleProcess{})
@@ -301,7 +302,7 @@ func TestGlobalServicePid(t *testing.T) {
 // longer alive, the name goes on the BEAM node too.
 func TestGlobalServedPid(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	pid := etf.Pid{Node: etf.Atom(n.Name()), ID: 0x7ffc0000<<32 | 1, Creation: n.HooksPid().Creation} // a serial no service of served.go uses
 	var alive atomic.Bool
 	alive.Store(true)
@@ -372,7 +373,7 @@ func TestGlobalServedPid(t *testing.T) {
 // TestGlobalHidden: a hidden node's global takes no part in connecting nodes: connected to a visible node, it
 // syncs at once, and a name it registers stays its own.
 func TestGlobalHidden(t *testing.T) {
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	visible := startNode(t, e)
 	hidden, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e,
 		Logger: testLogger(t), Hidden: true})

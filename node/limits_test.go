@@ -19,6 +19,7 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/ergo-services/ergo/proto/dist"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -128,7 +129,7 @@ func TestCompressedBomb(t *testing.T) {
 	}
 	logs := &countingLog{}
 	port := freePort(t)
-	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: testEngine(t),
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: hookstest.Engine(t),
 		ListenBegin: port, ListenEnd: port, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)
@@ -175,7 +176,7 @@ func TestCompressedBomb(t *testing.T) {
 // its exit, not at the result TTL.
 func TestDeadCallerResultsReleased(t *testing.T) {
 	requireErl(t)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	n := startNode(t, e)
 	const tasks = 100_000
 	erl := startErl(t, testCookie, n.Name(), `

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -14,7 +15,7 @@ import (
 // and by pid; other sys requests get an error, not a timeout.
 func TestSysOnHooks(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		S = {hornbeam_hooks, Go},
 		pong = net_adm:ping(Go),
@@ -36,7 +37,7 @@ func TestSysOnHooks(t *testing.T) {
 func TestOTPProbes(t *testing.T) {
 	requireErl(t)
 	logs := &countingLog{}
-	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: testEngine(t),
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: hookstest.Engine(t),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,7 +54,7 @@ func TestPGMembersOnBEAM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := testEngine(t)
+			e := hookstest.Engine(t)
 			n := startNode(t, e)
 			script := pgPrelude + tt.connect + `
 				[P] = Await(<<"echo">>, 1),
@@ -101,7 +102,7 @@ func TestPGMembersOnBEAM(t *testing.T) {
 
 func TestPGTwoGoNodesAndRestart(t *testing.T) {
 	requireErl(t)
-	e1, e2 := testEngine(t), testEngine(t)
+	e1, e2 := hookstest.Engine(t), hookstest.Engine(t)
 	n1, n2 := startNode(t, e1), startNode(t, e2)
 	script := pgPrelude + fmt.Sprintf(`
 		{ok, _} = pg:start(hornbeam),
@@ -139,7 +140,7 @@ func echoAction(_ context.Context, _ string, args []etf.Term, _ etf.Map) (any, e
 }
 
 func TestPGBetweenGoNodes(t *testing.T) {
-	e1, e2 := testEngine(t), testEngine(t)
+	e1, e2 := hookstest.Engine(t), hookstest.Engine(t)
 	n1, n2 := startNode(t, e1), startNode(t, e2)
 	members := func(n *Node, group string) func() int {
 		return func() int { return len(n.PG().Members([]byte(group))) }

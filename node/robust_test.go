@@ -10,6 +10,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +47,7 @@ func (o *orderSink) HandleCall(p *gen.ServerProcess, _ gen.ServerFrom, req etf.T
 
 func TestOrderBothWays(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	_, err := n.ergo.Spawn("order_sink", gen.ProcessOptions{MailboxSize: 64}, &orderSink{})
 	require.NoError(t, err)
 	out := runErl(t, testCookie, n.Name(), `
@@ -60,7 +61,7 @@ func TestOrderBothWays(t *testing.T) {
 
 func TestConcurrentCalls(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, testCookie, n.Name(), `
 		S = {hornbeam_hooks, Go},
 		Self = self(),
@@ -81,14 +82,14 @@ func TestConcurrentCalls(t *testing.T) {
 
 func TestWrongCookie(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	out := runErl(t, "not_the_cookie", n.Name(), `io:format("~p~n", [net_adm:ping(Go)])`, 20*time.Second)
 	require.Equal(t, "pang", strings.TrimSpace(out))
 }
 
 func TestBadPayloadKeepsLink(t *testing.T) {
 	requireErl(t)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e,
 		MaxMessageSize: 1 << 20, Logger: testLogger(t)})
 	require.NoError(t, err)
@@ -142,7 +143,7 @@ func waitReleased(t *testing.T, done <-chan string, want ...string) {
 
 func TestCallerExitReleases(t *testing.T) {
 	requireErl(t)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	done := blocker(t, e)
 	n := startNode(t, e)
 	e1 := startErl(t, testCookie, n.Name(), `
@@ -174,7 +175,7 @@ func TestCallerExitReleases(t *testing.T) {
 
 func TestGoNodeDown(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	e := startErl(t, testCookie, n.Name(), `
 		pong = net_adm:ping(Go),
 		monitor_node(Go, true),
@@ -191,7 +192,7 @@ func TestGoNodeDown(t *testing.T) {
 }
 
 func TestTwoNodesInOneProcess(t *testing.T) {
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	a := startNode(t, e)
 	b := startNode(t, e)
 	p, err := a.ergo.Spawn("", gen.ProcessOptions{}, &caller2{})
@@ -236,7 +237,7 @@ func (w *watcher) HandleInfo(p *gen.ServerProcess, msg etf.Term) gen.ServerStatu
 
 func TestErlNodeDownFiresGoMonitors(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	w := &watcher{down: make(chan string, 2)}
 	_, err := n.ergo.Spawn("watcher", gen.ProcessOptions{}, w)
 	require.NoError(t, err)
@@ -256,7 +257,7 @@ func TestErlNodeDownFiresGoMonitors(t *testing.T) {
 
 func TestExit2EndsErgoProcess(t *testing.T) {
 	requireErl(t)
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	_, err := n.ergo.Spawn("victim", gen.ProcessOptions{}, &watcher{down: make(chan string, 2)})
 	require.NoError(t, err)
 	out := runErl(t, testCookie, n.Name(), `
@@ -275,7 +276,7 @@ func TestExit2EndsErgoProcess(t *testing.T) {
 // (erpc only demonitors it), and it is cancelled when the caller's node goes away.
 func TestErpcCallEndsWithCallerNode(t *testing.T) {
 	requireErl(t)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	done := blocker(t, e)
 	n := startNode(t, e)
 	erl := startErl(t, testCookie, n.Name(), `
@@ -298,7 +299,7 @@ func TestErpcCallEndsWithCallerNode(t *testing.T) {
 func TestSilentPeerDropped(t *testing.T) {
 	requireErl(t)
 	tick := 100 * time.Millisecond
-	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: testEngine(t),
+	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: hookstest.Engine(t),
 		Logger: testLogger(t), TickInterval: tick})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,8 +44,8 @@ func ExampleNode_ExposeHandler() {
 }
 
 func TestExpose(t *testing.T) {
-	e := testEngine(t)
-	n, caller := startNode(t, e), startNode(t, testEngine(t))
+	e := hookstest.Engine(t)
+	n, caller := startNode(t, e), startNode(t, hookstest.Engine(t))
 	call := func(name string, req etf.Term) etf.Term {
 		t.Helper()
 		v, err := caller.Call(context.Background(), etf.Tuple{etf.Atom(name), etf.Atom(n.Name())}, req)
@@ -87,7 +88,7 @@ func TestExpose(t *testing.T) {
 }
 
 func TestExposeTakenName(t *testing.T) {
-	n := startNode(t, testEngine(t))
+	n := startNode(t, hookstest.Engine(t))
 	require.NoError(t, n.Expose("echo", "mine"))
 	for _, name := range []string{"mine", "hornbeam_hooks", "rex", "net_kernel", "global_name_server", DefaultPGScope, ""} {
 		if err := n.Expose("echo", name); err == nil {

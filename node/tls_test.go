@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -51,7 +52,7 @@ func TestTLS(t *testing.T) {
 	certFile, keyFile := selfSigned(t, dir)
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	require.NoError(t, err)
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	n, err := Start(context.Background(), Options{Name: uniqueName("go"), Cookie: testCookie, Engine: e,
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger(t)})
 	require.NoError(t, err)

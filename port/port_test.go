@@ -3,7 +3,6 @@ package port
 import (
 	"context"
 	"io"
-	"iter"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
 )
@@ -36,7 +36,7 @@ func startPort(t *testing.T) *portPeer {
 	require.NoError(t, err)
 	p := &portPeer{t: t, in: in, out: pr, outR: outR, pw: pw, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e := testEngine(t)
+	e := hookstest.Engine(t)
 	go func() {
 		p.done <- Serve(context.Background(), r, outW, Options{Engine: e, Logger: log})
 		_ = outW.Close()
@@ -237,7 +237,7 @@ func TestPortContextDone(t *testing.T) {
 	defer in.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, r, io.Discard, Options{Engine: testEngine(t)}) }()
+	go func() { done <- Serve(ctx, r, io.Discard, Options{Engine: hookstest.Engine(t)}) }()
 	cancel()
 	select {
 	case err := <-done:
@@ -253,32 +253,4 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
-}
-
-// testEngine has the hook echo: echo returns {ok, Arg}, count streams 0..N-1, sleep sleeps Arg ms.
-func testEngine(t testing.TB) *hooks.Engine {
-	t.Helper()
-	e := hooks.New(hooks.Options{})
-	t.Cleanup(func() { _ = e.Close() })
-	require.NoError(t, e.Register("echo", hooks.Func(func(_ context.Context, action string, args []etf.Term, _ etf.Map) (any, error) {
-		switch action {
-		case "echo":
-			return etf.Tuple{proto.AtomOK, args[0]}, nil
-		case "count":
-			n, _ := etf.Int(args[0])
-			return iter.Seq[any](func(yield func(any) bool) {
-				for i := range n {
-					if !yield(int64(i)) {
-						return
-					}
-				}
-			}), nil
-		case "sleep":
-			ms, _ := etf.Int(args[0])
-			time.Sleep(time.Duration(ms) * time.Millisecond)
-			return etf.Tuple{proto.AtomOK, args[0]}, nil
-		}
-		return nil, hooks.UnknownAction(action)
-	})))
-	return e
 }
