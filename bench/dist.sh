@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Erlang→Go versus Erlang→BEAM: the same echo and stream calls, alternating in one run.
 # Usage: bash bench/dist.sh   (from the repository root; needs erl and Go)
+#        VS=/path/to/other/hornbeam bash bench/dist.sh   puts that binary in the BEAM node's seat, so the "go/beam"
+#        column compares this tree's build with another build (an A/B of two commits in one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
@@ -8,8 +10,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 cookie=hornbeam_bench
 go build -o "$out/hornbeam" ./cmd/hornbeam
 erlc -o "$out" bench/hb_beam_server.erl bench/hb_bench.erl
-erl -noshell -sname hb_beam@localhost -setcookie "$cookie" -pa "$out" \
-	-eval '{ok, _} = hb_beam_server:start(), receive stop -> ok end' &
+if [ -n "${VS:-}" ]; then
+	"$VS" --sname hb_beam@localhost --cookie "$cookie" --log-level warn &
+else
+	erl -noshell -sname hb_beam@localhost -setcookie "$cookie" -pa "$out" \
+		-eval '{ok, _} = hb_beam_server:start(), receive stop -> ok end' &
+fi
 "$out/hornbeam" --sname hb_go@localhost --cookie "$cookie" --log-level warn &
 sleep 2
 erl -noshell -sname hb_client@localhost -setcookie "$cookie" -pa "$out" \
