@@ -284,6 +284,105 @@ func (e *Engine) Execute(ctx context.Context, call Call, interceptors ...Interce
 	return e.intercept(ctx, p, ics, false)
 }
 
+// ExecuteDeferred starts call without holding this goroutine while it runs, when its hook's handler can
+// answer from a goroutine of its own (Deferrer), no interceptor applies and the hook has no limit: done then
+// gets what Execute would return (the result rule applied, errors as *Error) exactly once, on whichever
+// goroutine brings the outcome, perhaps before ExecuteDeferred returns; it returns true. Otherwise it returns
+// false having done nothing, and the caller uses Execute. A timeout above 0 bounds the call as a context
+// deadline bounds Execute: done gets timeout then, the handler is told to abandon the call and its result is
+// dropped. Nothing else cancels a deferred call but its handler's end (a Python worker's exit fails it with
+// worker_exit).
+func (e *Engine) ExecuteDeferred(call Call, timeout time.Duration, done func(etf.Term, error)) bool {
+	if e.closed.Load() || e.chain.Load().call || strings.HasPrefix(call.Action, "_") {
+		return false
+	}
+	en := (*e.reg.Load())[call.AppPath]
+	if en == nil || en.limit.sem != nil {
+		return false
+	}
+	d, ok := en.h.(Deferrer)
+	if !ok {
+		return false
+	}
+	en.stats.calls.Add(1)
+	en.stats.inFlight.Add(1)
+	dc := &deferredCall{en: en, start: time.Now(), done: done}
+	abandon, ok := d.ExecuteDeferred(call, dc.answer)
+	if !ok {
+		en.stats.calls.Add(^uint64(0))
+		en.release(-1)
+		return false
+	}
+	if timeout > 0 {
+		dc.mu.Lock()
+		if !dc.over {
+			dc.abandon = abandon
+			dc.timer = time.AfterFunc(timeout, dc.expire)
+		}
+		dc.mu.Unlock()
+	}
+	return true
+}
+
+// deferredCall is one call started by ExecuteDeferred: the first of its answer and its deadline ends it.
+type deferredCall struct {
+	en    *entry
+	start time.Time
+	done  func(etf.Term, error)
+
+	mu      sync.Mutex
+	over    bool        // answered or expired
+	timer   *time.Timer // the deadline, if any
+	abandon func()      // tells the handler to drop the call, at the deadline
+}
+
+// answer takes the handler's outcome, unless the deadline came first.
+func (dc *deferredCall) answer(v etf.Term, err error) {
+	dc.mu.Lock()
+	if dc.over {
+		dc.mu.Unlock()
+		return
+	}
+	dc.over = true
+	t := dc.timer
+	dc.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+	if err != nil {
+		err = ErrorOf(err)
+	} else {
+		v, err = ResultOf(v)
+	}
+	dc.finish(v, err)
+}
+
+// expire ends the call with timeout at its deadline, unless it was answered, and abandons it.
+func (dc *deferredCall) expire() {
+	dc.mu.Lock()
+	if dc.over {
+		dc.mu.Unlock()
+		return
+	}
+	dc.over = true
+	abandon := dc.abandon
+	dc.mu.Unlock()
+	dc.finish(nil, ErrTimeout)
+	if abandon != nil {
+		abandon()
+	}
+}
+
+// finish counts the outcome and hands it to done.
+func (dc *deferredCall) finish(v etf.Term, err error) {
+	dc.en.release(time.Since(dc.start))
+	if err != nil {
+		dc.en.stats.errors.Add(1)
+		v = nil
+	}
+	dc.done(v, err)
+}
+
 // invoke routes call to its hook and runs the handler. inline runs it on
 // this goroutine even when ctx can be done (async tasks do).
 func (e *Engine) invoke(ctx context.Context, call Call, inline bool) (etf.Term, error) {

@@ -46,6 +46,16 @@ type Handler interface {
 	Stream(ctx context.Context, call Call) (Stream, error)
 }
 
+// Deferrer is implemented by handlers that can start a call and answer it later from a goroutine of their
+// own, so that the caller's goroutine need not wait (Engine.ExecuteDeferred). ExecuteDeferred returns ok false,
+// without calling done, when it cannot take the call; otherwise it calls done once, perhaps before it
+// returns. abandon says the caller gave up on the call (its deadline passed): the handler should stop it, and
+// may still call done, which is then ignored.
+type Deferrer interface {
+	// ExecuteDeferred starts call.Action and reports its value or error to done.
+	ExecuteDeferred(call Call, done func(etf.Term, error)) (abandon func(), ok bool)
+}
+
 // Stream is a pull-based sequence of chunks. Next must not be called
 // concurrently with itself; Close may be called at any time, from any
 // goroutine, any number of times.

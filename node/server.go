@@ -72,7 +72,9 @@ func (s *server) spawn(f func()) {
 }
 
 // handleRemote takes a message a peer sent to hornbeam_hooks. A $gen_call runs on the connection's reader (see
-// conn.runCall) and its reply goes straight onto the connection.
+// conn.runCall) and its reply goes straight onto the connection; an execute of a hook that answers from a
+// goroutine of its own (a Python worker's) is only started there, and that goroutine writes the reply, so the
+// reader goes back to reading at once.
 func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
 	f, req, ok := genCall(payload)
 	if !ok {
@@ -86,7 +88,17 @@ func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
 		}
 	}
 	c.runCall(func(flush bool) {
-		reply, then := s.p.Handle(c.readerCtx, cl, req)
+		c.load.Deferred.Add(1)
+		reply, then, deferred := s.p.HandleDeferred(c.readerCtx, cl, req, func(reply etf.Term) {
+			c.load.Deferred.Add(-1)
+			if err := c.reply(f, reply); err != nil {
+				s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
+			}
+		})
+		if deferred {
+			return
+		}
+		c.load.Deferred.Add(-1)
 		if err := c.replyFlush(f, reply, flush); err != nil {
 			s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
 			return

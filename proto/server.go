@@ -108,6 +108,22 @@ func (s *Server) Handle(ctx context.Context, cl Caller, req etf.Term) (reply etf
 	return s.Serve(ctx, cl, r)
 }
 
+// HandleDeferred is Handle for a transport that can send a reply from any goroutine: an execute whose hook
+// answers from a goroutine of its own (hooks.Engine.ExecuteDeferred, a Python worker's) is only started,
+// deferred is true, and its reply goes to send when it comes or at the request's timeout, on the goroutine that
+// brings it (perhaps before HandleDeferred returns). Any other request is answered as Handle answers it.
+func (s *Server) HandleDeferred(ctx context.Context, cl Caller, req etf.Term, send func(reply etf.Term)) (reply etf.Term, then func(), deferred bool) {
+	r, ok := Parse(req)
+	if !ok {
+		return BadRequest(req), nil, false
+	}
+	if r.Op == AtomExecute && s.eng.ExecuteDeferred(r.Call, r.Timeout, func(v etf.Term, err error) { send(hooks.Reply(v, err)) }) {
+		return nil, nil, true
+	}
+	reply, then = s.Serve(ctx, cl, r)
+	return reply, then, false
+}
+
 // Serve answers a parsed request from cl, as Handle does. ctx bounds the request: execute and await_result
 // end with it.
 func (s *Server) Serve(ctx context.Context, cl Caller, r Request) (reply etf.Term, then func()) {

@@ -253,3 +253,61 @@ func TestAppendStreamMsg(t *testing.T) {
 		})
 	}
 }
+
+// deferHandler answers deferred calls with {ok, Args} from a goroutine of its own.
+type deferHandler struct{}
+
+func (deferHandler) Execute(context.Context, hooks.Call) (etf.Term, error) {
+	return etf.Atom("sync"), nil
+}
+
+func (deferHandler) Stream(context.Context, hooks.Call) (hooks.Stream, error) {
+	return nil, hooks.UnknownAction("stream")
+}
+
+func (deferHandler) ExecuteDeferred(call hooks.Call, done func(etf.Term, error)) (func(), bool) {
+	go done(etf.List(call.Args), nil)
+	return func() {}, true
+}
+
+func TestServerHandleDeferred(t *testing.T) {
+	s, e := testServer(t)
+	if err := e.Register("d", deferHandler{}); err != nil {
+		t.Fatal(err)
+	}
+	cl := Caller{Pid: etf.Pid{Node: "c@h", ID: 1}, T: newFakeTransport(t)}
+	tests := []struct {
+		name     string
+		req      etf.Term
+		deferred bool
+		want     etf.Term
+	}{
+		{"deferred", etf.Tuple{AtomExecute, []byte("d"), []byte("x"), etf.List{int64(1)}, etf.Map{}}, true,
+			etf.Tuple{AtomOK, etf.List{int64(1)}}},
+		{"with timeout", etf.Tuple{AtomExecute, []byte("d"), []byte("x"), etf.List{int64(2)}, etf.Map{}, etf.Map{{Key: AtomTimeout, Value: int64(1000)}}},
+			true, etf.Tuple{AtomOK, etf.List{int64(2)}}},
+		{"async", etf.Tuple{AtomExecuteAsync, []byte("t"), []byte("echo"), etf.List{int64(1)}, etf.Map{}}, false, nil},
+		{"go hook", etf.Tuple{AtomExecute, []byte("t"), []byte("echo"), etf.List{int64(7)}, etf.Map{}}, false,
+			etf.Tuple{AtomOK, int64(7)}},
+		{"bad request", etf.Atom("what"), false, BadRequest(etf.Atom("what"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sent := make(chan etf.Term, 1)
+			got, _, deferred := s.HandleDeferred(context.Background(), cl, tt.req, func(r etf.Term) { sent <- r })
+			if deferred != tt.deferred {
+				t.Fatalf("got deferred %v; want %v", deferred, tt.deferred)
+			}
+			if deferred {
+				select {
+				case got = <-sent:
+				case <-time.After(5 * time.Second):
+					t.Fatal("no deferred reply within 5s")
+				}
+			}
+			if tt.want != nil && !etf.Equal(got, tt.want) {
+				t.Fatalf("got %v; want %v", got, tt.want)
+			}
+		})
+	}
+}

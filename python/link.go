@@ -83,7 +83,7 @@ type link struct {
 	mu      sync.Mutex
 	closed  bool
 	err     *hooks.Error
-	pending map[int64]chan result
+	pending map[int64]waiter
 	streams map[int64]*pyStream
 	served  map[int64]*served
 	paths   map[string]bool
@@ -148,7 +148,7 @@ func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out i
 	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r), readBuffer), etf.Packet4)
 	l := &link{
 		pool: p, name: name, r: pr, in: in, out: out, w: raw(w), log: p.log.With("python", name),
-		pending: map[int64]chan result{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
+		pending: map[int64]waiter{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
 		paths: map[string]bool{},
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -326,8 +326,8 @@ func (l *link) shutdown(err *hooks.Error) {
 	l.pool.watch.Remove(&l.rd)
 	l.out.Close()
 	l.in.Close()
-	for _, ch := range pending {
-		ch <- result{err: err}
+	for _, w := range pending {
+		l.deliver(w, result{err: err})
 	}
 	for _, s := range streams {
 		s.feed(nil, err)
@@ -568,51 +568,68 @@ func (l *link) onCancel(id int64) {
 // when its call was abandoned (a reply may still be sent to it).
 var replyChans = sync.Pool{New: func() any { return make(chan result, 1) }}
 
-// request registers a reply channel for a new request id; the link's error if it is closed.
-func (l *link) request() (int64, chan result, error) {
+// waiter is who waits for the reply to a request this side sent: a goroutine on ch, or, for a deferred call,
+// done, which the goroutine that brings the reply calls.
+type waiter struct {
+	ch   chan result
+	done func(etf.Term, error)
+}
+
+// request registers w under a new request id; the link's error if it is closed.
+func (l *link) request(w waiter) (int64, error) {
 	id := l.ids.Add(1)
-	ch := replyChans.Get().(chan result)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		replyChans.Put(ch)
-		return 0, nil, l.err
+		return 0, l.err
 	}
-	l.pending[id] = ch
-	return id, ch, nil
+	l.pending[id] = w
+	return id, nil
 }
 
-func (l *link) forget(id int64) {
+// forget removes the waiter of id and returns it; false when it is gone already (answered or failed).
+func (l *link) forget(id int64) (waiter, bool) {
 	l.mu.Lock()
-	if l.pending != nil {
+	defer l.mu.Unlock()
+	w, ok := l.pending[id]
+	if ok {
 		delete(l.pending, id)
 	}
-	l.mu.Unlock()
+	return w, ok
+}
+
+// deliver hands r to w: a deferred call's done runs here, and the call stops counting as busy.
+func (l *link) deliver(w waiter, r result) {
+	if w.done == nil {
+		w.ch <- r
+		return
+	}
+	l.busy.Add(-1)
+	w.done(r.v, r.err)
 }
 
 func (l *link) onReply(id int64, r etf.Term) {
-	l.mu.Lock()
-	ch := l.pending[id]
-	delete(l.pending, id)
-	l.mu.Unlock()
-	if ch == nil {
+	w, ok := l.forget(id)
+	if !ok {
 		return
 	}
-	t, ok := r.(etf.Tuple)
+	t, isTuple := r.(etf.Tuple)
 	switch {
-	case ok && len(t) == 2 && t[0] == proto.AtomOK:
-		ch <- result{v: t[1]}
-	case ok && len(t) == 2 && t[0] == proto.AtomError:
-		ch <- result{err: hooks.FromReason(t[1])}
+	case isTuple && len(t) == 2 && t[0] == proto.AtomOK:
+		l.deliver(w, result{v: t[1]})
+	case isTuple && len(t) == 2 && t[0] == proto.AtomError:
+		l.deliver(w, result{err: hooks.FromReason(t[1])})
 	default:
-		ch <- result{err: &hooks.Error{Kind: proto.AtomBadRequest, Detail: r}}
+		l.deliver(w, result{err: &hooks.Error{Kind: proto.AtomBadRequest, Detail: r}})
 	}
 }
 
 // call runs call on the process and waits for its reply, ctx, or the link's end.
 func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
-	id, ch, err := l.request()
+	ch := replyChans.Get().(chan result)
+	id, err := l.request(waiter{ch: ch})
 	if err != nil {
+		replyChans.Put(ch)
 		return nil, err
 	}
 	l.busy.Add(1)
@@ -635,4 +652,34 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 		l.send(etf.Tuple{proto.AtomCancel, id})
 		return nil, ctx.Err()
 	}
+}
+
+// callDeferred sends call to the process and returns at once; done gets the reply, on the link's reader (or
+// the link's end, on the goroutine that shuts it down), perhaps before callDeferred returns. The function
+// returned abandons the call: done is not called for it any more, and the process gets {cancel, Id}.
+func (l *link) callDeferred(call hooks.Call, done func(etf.Term, error)) (abandon func()) {
+	l.busy.Add(1)
+	id, err := l.request(waiter{done: done})
+	if err != nil {
+		l.busy.Add(-1)
+		done(nil, err)
+		return func() {}
+	}
+	abandon = func() {
+		if _, ok := l.forget(id); ok {
+			l.busy.Add(-1)
+			l.send(etf.Tuple{proto.AtomCancel, id})
+		}
+	}
+	encErr, err := l.sendRequest(proto.AtomCall, id, call)
+	if encErr != nil {
+		if w, ok := l.forget(id); ok {
+			l.deliver(w, result{err: hooks.BadArg(fmt.Sprintf("python: %v", encErr))})
+		}
+		return abandon
+	}
+	if err != nil {
+		l.log.Debug("python: call not sent; waiting for the end of the link", "err", err)
+	}
+	return abandon
 }

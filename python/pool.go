@@ -197,6 +197,16 @@ func (h *handler) Execute(ctx context.Context, call hooks.Call) (etf.Term, error
 	return l.call(ctx, call)
 }
 
+// ExecuteDeferred sends the call to the least busy process serving the app path and returns; the link's
+// reader hands the reply to done. False when no process serves the path (Execute then says not_found).
+func (h *handler) ExecuteDeferred(call hooks.Call, done func(etf.Term, error)) (abandon func(), ok bool) {
+	l := h.p.pick(h.path)
+	if l == nil {
+		return nil, false
+	}
+	return l.callDeferred(call, done), true
+}
+
 // Stream opens the call as a stream on the least busy process serving the app path.
 func (h *handler) Stream(ctx context.Context, call hooks.Call) (hooks.Stream, error) {
 	l := h.p.pick(h.path)

@@ -330,6 +330,113 @@ func TestWorkerKilledMidCall(t *testing.T) {
 	}
 }
 
+// deferred runs call with Engine.ExecuteDeferred and waits up to 10 s for its outcome; taken is false when
+// the engine declined it.
+func (f *fixture) deferred(t *testing.T, call hooks.Call) (v etf.Term, err error, taken bool) {
+	t.Helper()
+	type outcome struct {
+		v   etf.Term
+		err error
+	}
+	done := make(chan outcome, 1)
+	if !f.eng.ExecuteDeferred(call, 0, func(v etf.Term, err error) { done <- outcome{v, err} }) {
+		return nil, nil, false
+	}
+	select {
+	case o := <-done:
+		return o.v, o.err, true
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no outcome for %s/%s within 10 s", call.AppPath, call.Action)
+	}
+	return nil, nil, false
+}
+
+// A deferred execute (the node's path for Erlang callers) gets what Execute would: the result rule, errors
+// as kinds, nested calls back through the node; the engine declines what it cannot defer.
+func TestExecuteDeferred(t *testing.T) {
+	f := start(t, 2)
+	tests := []struct {
+		name   string
+		path   string
+		action string
+		args   []etf.Term
+		want   etf.Term
+		kind   etf.Atom
+		taken  bool
+	}{
+		{name: "class", path: "py.svc", action: "echo", args: []etf.Term{[]byte("a")}, taken: true,
+			want: etf.List{etf.List{[]byte("a")}, etf.Map{}}},
+		{name: "result_rule", path: "py.svc", action: "refuse", kind: "nope", taken: true},
+		{name: "exception", path: "py.svc", action: "fail", kind: "python", taken: true},
+		{name: "unknown", path: "py.svc", action: "missing", kind: "unknown_action", taken: true},
+		{name: "python_to_python", path: "py.svc", action: "echo_via_node", args: []etf.Term{[]byte("x")}, taken: true,
+			want: etf.List{etf.List{[]byte("x")}, etf.Map{}}},
+		{name: "private", path: "py.svc", action: "_secret"},
+		{name: "go_hook", path: "go.calc", action: "add", args: []etf.Term{int64(1), int64(2)}},
+		{name: "not_found", path: "py.none", action: "x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err, taken := f.deferred(t, hooks.Call{AppPath: tt.path, Action: tt.action, Args: tt.args})
+			require.Equal(t, tt.taken, taken, "got taken %v; want %v", taken, tt.taken)
+			switch {
+			case !taken:
+			case tt.kind != "":
+				var he *hooks.Error
+				require.ErrorAs(t, err, &he)
+				require.Equal(t, tt.kind, he.Kind, "got %v", err)
+			default:
+				require.NoError(t, err)
+				require.True(t, etf.Equal(tt.want, got), "got %#v; want %#v", got, tt.want)
+			}
+		})
+	}
+	stats, ok := f.eng.Stats("py.svc")
+	require.True(t, ok)
+	require.Equal(t, int64(0), stats.InFlight, "got %d in flight; want 0", stats.InFlight)
+}
+
+// A deferred call with a timeout fails with timeout at its deadline, and the worker goes on serving.
+func TestExecuteDeferredTimeout(t *testing.T) {
+	f := start(t, 1)
+	errc := make(chan error, 1)
+	began := time.Now()
+	require.True(t, f.eng.ExecuteDeferred(hooks.Call{AppPath: "py.svc", Action: "sleep", Args: []etf.Term{int64(2000)}},
+		100*time.Millisecond, func(_ etf.Term, err error) { errc <- err }))
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, hooks.ErrTimeout)
+		require.Less(t, time.Since(began), time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deferred call did not time out")
+	}
+	got, err := f.exec(ctxFor(t, 10*time.Second), "py.svc", "pid")
+	require.NoError(t, err)
+	require.Equal(t, int64(f.pool.Workers()[0]), got)
+}
+
+// A deferred call in flight on a worker that is killed fails with worker_exit within a second.
+func TestWorkerKilledMidDeferredCall(t *testing.T) {
+	f := start(t, 1)
+	pid := f.pool.Workers()[0]
+	require.NotZero(t, pid)
+	errc := make(chan error, 1)
+	require.True(t, f.eng.ExecuteDeferred(hooks.Call{AppPath: "py.svc", Action: "sleep", Args: []etf.Term{int64(30000)}}, 0,
+		func(_ etf.Term, err error) { errc <- err }))
+	time.Sleep(200 * time.Millisecond)
+	killed := time.Now()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	select {
+	case err := <-errc:
+		require.Less(t, time.Since(killed), time.Second)
+		var he *hooks.Error
+		require.ErrorAs(t, err, &he)
+		require.Equal(t, python.KindWorkerExit, he.Kind, "got %v", err)
+	case <-time.After(time.Second):
+		t.Fatal("the deferred call did not fail within 1s of the kill")
+	}
+}
+
 func TestWorkerKilledMidStream(t *testing.T) {
 	f := start(t, 1)
 	ctx := ctxFor(t, 10*time.Second)

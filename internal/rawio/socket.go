@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -126,7 +127,7 @@ func (s *Socket) readOnce(fd uintptr) bool {
 			if s.waitFrom == 0 {
 				s.waitFrom = now
 			}
-			if s.spin && !s.concurrent && now-s.waitFrom < int64(readSpin) {
+			if s.spin && !s.concurrent && now-s.waitFrom < int64(readSpin) && s.Deferred.Load() == 0 {
 				continue
 			}
 			return false
@@ -204,6 +205,9 @@ type Load struct {
 	Packets  int // packets handled since the last read that brought data
 	Messages int // of those, messages (packets with a payload)
 	Callers  int // the peer's calls in flight: its monitors on the names the node serves itself
+	// Deferred counts the peer's calls in flight that another goroutine answers (a Python worker's reply):
+	// while there are any the peer waits on them, not on this side's reads, so a read does not spin.
+	Deferred atomic.Int64
 }
 
 // CountCaller follows the peer's calls in flight, given a MONITOR_P (monitor true) or DEMONITOR_P on a served
