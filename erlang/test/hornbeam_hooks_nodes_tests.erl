@@ -2,7 +2,7 @@
 %% (hornbeam_fake_node on peer nodes) that join the scope's groups as real Go nodes do.
 -module(hornbeam_hooks_nodes_tests).
 -include_lib("eunit/include/eunit.hrl").
--import(hornbeam_test_lib, [ensure_distributed/0, wait_until/1]).
+-import(hornbeam_test_lib, [discovery_env/0, ensure_distributed/0, wait_until/1]).
 
 discovery_test_() ->
     {setup, fun start/0, fun stop/1, fun(Nodes) -> [
@@ -16,11 +16,7 @@ discovery_test_() ->
 
 start() ->
     ok = ensure_distributed(),
-    _ = application:stop(hornbeam_hooks),
-    _ = application:load(hornbeam_hooks),
-    ok = application:unset_env(hornbeam_hooks, nodes),
-    ok = application:set_env(hornbeam_hooks, seed, list_to_atom("nobody_" ++ os:getpid() ++ "@localhost")),
-    ok = application:set_env(hornbeam_hooks, timeout, 2000),
+    ok = discovery_env(),
     Nodes = [fake_node(I) || I <- [1, 2]],
     [ok = join(N, [hornbeam_hooks, <<"demo.echo">>]) || N <- Nodes],
     ok = join(hd(Nodes), [<<"only.here">>]),

@@ -4,7 +4,7 @@
 %% reaches one with GenServer.call.
 -module(hornbeam_services_tests).
 -include_lib("eunit/include/eunit.hrl").
--import(hornbeam_test_lib, [bin/0, ensure_distributed/0, wait_until/1]).
+-import(hornbeam_test_lib, [bin/0, discovery_env/0, ensure_distributed/0, wait_until/1]).
 
 services_test_() ->
     {setup, fun start/0, fun stop/1, fun(Node) -> [
@@ -17,11 +17,7 @@ services_test_() ->
 
 start() ->
     ok = ensure_distributed(),
-    _ = application:stop(hornbeam_hooks),
-    _ = application:load(hornbeam_hooks),
-    ok = application:unset_env(hornbeam_hooks, nodes),
-    ok = application:set_env(hornbeam_hooks, seed, list_to_atom("nobody_" ++ os:getpid() ++ "@localhost")),
-    ok = application:set_env(hornbeam_hooks, timeout, 2000),
+    ok = discovery_env(),
     {ok, _} = application:ensure_all_started(hornbeam_hooks),
     Node = list_to_atom(lists:concat(["hbsvc_", os:getpid(), "@localhost"])),
     Log = filename:join(filename:dirname(code:which(?MODULE)), atom_to_list(Node) ++ ".log"),

@@ -7,6 +7,7 @@
 -export([root/0]).
 -export([wait_until/1]).
 -export([ensure_distributed/0]).
+-export([discovery_env/0]).
 
 %% API.
 
@@ -45,6 +46,17 @@ ensure_distributed() ->
             {ok, _} = net_kernel:start([list_to_atom("hbtest_" ++ os:getpid() ++ "@localhost"), shortnames]),
             ok
     end.
+
+%% @doc Stops the application and sets it up to find Go nodes through pg only: `nodes' unset, a seed node that
+%% does not exist, a 2 s timeout.
+-spec discovery_env() -> ok.
+discovery_env() ->
+    _ = application:stop(hornbeam_hooks),
+    _ = application:load(hornbeam_hooks),
+    ok = application:unset_env(hornbeam_hooks, nodes),
+    ok = application:set_env(hornbeam_hooks, seed, list_to_atom("nobody_" ++ os:getpid() ++ "@localhost")),
+    ok = application:set_env(hornbeam_hooks, timeout, 2000),
+    ok.
 
 %% Internal.
 
