@@ -16,6 +16,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/hornbeam-go/hornbeam/internal/rawio"
+	"github.com/hornbeam-go/hornbeam/node/internal/handshake"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -71,7 +72,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		n:        n,
 		peer:     d.Name,
 		creation: d.Creation,
-		hidden:   peerOf(d).hidden(),
+		hidden:   handshake.Hidden(d),
 		nc:       nc,
 		out:      make(chan frame, n.opts.SendQueue),
 		kick:     make(chan struct{}, 1),

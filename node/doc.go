@@ -3,7 +3,7 @@
 // hooks with gen_server:call, rpc or erpc, and Go calls Erlang processes back (Node.Call, Node.RPC).
 //
 // Start starts the node: ergo (github.com/ergo-services/ergo) provides the node runtime and EPMD registration,
-// and this package provides the listening port and the handshake (acceptor, in accept.go, and handshake), the
+// and this package provides the listening port and the handshake (package node/internal/handshake), the
 // distribution protocol after the handshake (ergo's node.ProtoInterface) and hornbeam_hooks on top of a
 // *hooks.Engine. Several nodes may run in one process.
 //
@@ -16,7 +16,7 @@
 // the reader itself, and writes the reply through the caller's alias (wire.go frames it). docs/protocol.md,
 // "How a request travels through the code", walks the files in order.
 //
-// The files by job: connections start in accept.go (the listening port) and handshake.go (the version 6
+// The files by job: connections start in package node/internal/handshake (the listening port and the version 6
 // handshake both ways, which also tells whether a peer is hidden); the transport is conn.go (reader, writer
 // loop, ticks), wire.go (packet framing) and conn_ergo.go and ergoterm.go (ergo's side of a connection), with
 // the raw-syscall socket, the read spin, coalescing and the watchdog in internal/rawio; control dispatch

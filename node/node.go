@@ -16,6 +16,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/internal/rawio"
+	"github.com/hornbeam-go/hornbeam/node/internal/handshake"
 )
 
 // Defaults of Options.
@@ -124,8 +125,8 @@ type Node struct {
 	log  *slog.Logger
 	ergo ergonode.Node
 	srv  *server
-	acc  *acceptor // the listening port
-	pg   *pgPeer   // nil when Options.NoPG is set
+	acc  *handshake.Acceptor // the listening port
+	pg   *pgPeer             // nil when Options.NoPG is set
 	// global is OTP global's name server on this node (global.go).
 	global *globalLoop
 
@@ -169,17 +170,19 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		EnableAlias:       true,
 		EnableRemoteSpawn: true,
 	}
-	acc, err := listenAcceptor(opts, n.log)
+	acc, err := handshake.Listen(handshake.Config{
+		Name: opts.Name, ListenBegin: opts.ListenBegin, ListenEnd: opts.ListenEnd, TLS: opts.TLS, Logger: n.log,
+	})
 	if err != nil {
 		n.cancel()
 		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.acc = acc
-	hs := newHandshake(n.log, opts.Hidden, n.acc)
+	hs := handshake.New(n.log, opts.Hidden, n.acc)
 	en, err := ergo.StartNode(n.name, opts.Cookie, ergonode.Options{
-		Listeners: []ergonode.Listener{n.acc.ergoListener()},
-		Registrar: n.acc.registrar(),
+		Listeners: []ergonode.Listener{n.acc.ErgoListener()},
+		Registrar: n.acc.Registrar(),
 		Flags:     flags,
 		TLS:       opts.TLS,
 		Handshake: hs,
@@ -187,7 +190,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
 	if err != nil {
-		n.acc.stop()
+		n.acc.Stop()
 		n.cancel()
 		n.watch.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
@@ -195,7 +198,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.ergo = en
 	p, err := en.Spawn(string(nameHooks), gen.ProcessOptions{MailboxSize: hooksMailbox}, &hooksProcess{srv: n.srv})
 	if err != nil {
-		n.acc.stop()
+		n.acc.Stop()
 		en.Stop()
 		n.cancel()
 		n.watch.Stop()
@@ -208,7 +211,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.startPG(etf.Atom(opts.PGScope))
 	}
 	close(n.ready)
-	n.acc.start(hs, opts.Cookie, en)
+	n.acc.Start(hs, opts.Cookie, en)
 	n.ctxWatch.Add(1)
 	go func() {
 		defer n.ctxWatch.Done()
@@ -242,7 +245,7 @@ func (n *Node) shutdown() {
 	n.stopOnce.Do(func() {
 		close(n.done)
 		n.cancel()
-		n.acc.stop()
+		n.acc.Stop()
 		if n.pg != nil {
 			n.pg.stop()
 		}

@@ -1,4 +1,4 @@
-package node
+package handshake
 
 import (
 	"crypto/md5"
@@ -37,9 +37,9 @@ const (
 	maxNodeName = 255
 	// maxHandshakeMsg bounds every handshake message read; the longest legal one is a challenge with a full name.
 	maxHandshakeMsg = chalMsgLen + maxNodeName
-	// handshakeTimeout is how long a whole handshake may take, counted from its start: a peer that trickles its
-	// bytes does not get more.
-	handshakeTimeout = 5 * time.Second
+	// Timeout is how long a whole handshake may take, counted from its start: a peer that trickles its bytes
+	// does not get more.
+	Timeout = 5 * time.Second
 )
 
 // Distribution flags (dist.hrl).
@@ -65,7 +65,7 @@ const (
 	flagV4NC               = 1 << 34
 	flagAlias              = 1 << 35
 
-	// nodeFlags are the flags this node advertises (see the package doc), flagPublished aside: a hidden node
+	// nodeFlags are the flags this node advertises (see package node's doc), flagPublished aside: a hidden node
 	// leaves it out.
 	nodeFlags = flagExtendedReferences | flagDistMonitor | flagFunTags | flagDistMonitorName | flagNewFunTags |
 		flagExtendedPidsPorts | flagExportPtrTag | flagBitBinaries | flagNewFloats | flagUnicodeIO |
@@ -88,44 +88,43 @@ var (
 	errRefused = errors.New("refused by the peer")
 )
 
-// handshake runs the distribution handshake for ergo (node.Options.Handshake) and for the acceptor. Start
+// Handshake runs the distribution handshake for ergo (node.Options.Handshake) and for the acceptor. Start
 // handshakes the connections this node opens; connections peers open are handshaked by the acceptor (accept,
-// below), and ergo's Accept only takes over the ones it hands off (see acceptor).
-type handshake struct {
+// below), and ergo's Accept only takes over the ones it hands off (see Acceptor).
+type Handshake struct {
 	log    *slog.Logger
 	hidden bool
-	acc    *acceptor
+	acc    *Acceptor
 
 	name     string // set by Init, before ergo listens or connects
 	creation uint32
 }
 
-// newHandshake returns the handshake of a node that is hidden or not; acc hands over the connections it
-// handshaked.
-func newHandshake(log *slog.Logger, hidden bool, acc *acceptor) *handshake {
-	return &handshake{log: log, hidden: hidden, acc: acc}
+// New returns the handshake of a node that is hidden or not; acc hands over the connections it handshaked.
+func New(log *slog.Logger, hidden bool, acc *Acceptor) *Handshake {
+	return &Handshake{log: log, hidden: hidden, acc: acc}
 }
 
 // Init takes the node's name and creation; the flags advertised are this package's own (nodeFlags).
-func (h *handshake) Init(nodename string, creation uint32, _ ergonode.Flags) error {
+func (h *Handshake) Init(nodename string, creation uint32, _ ergonode.Flags) error {
 	h.name, h.creation = nodename, creation
 	return nil
 }
 
 // Version is the handshake version registered with EPMD.
-func (h *handshake) Version() ergonode.HandshakeVersion { return 6 }
+func (h *Handshake) Version() ergonode.HandshakeVersion { return 6 }
 
 // flags returns the flags this node sends.
-func (h *handshake) flags() uint64 {
+func (h *Handshake) flags() uint64 {
 	if h.hidden {
 		return nodeFlags
 	}
 	return nodeFlags | flagPublished
 }
 
-// Start handshakes a connection this node opened. It fails after handshakeTimeout; a failure is logged with
+// Start handshakes a connection this node opened. It fails after Timeout; a failure is logged with
 // the peer's name once known.
-func (h *handshake) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
+func (h *Handshake) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
 	d, err := withDeadline(conn, func() (ergonode.HandshakeDetails, error) {
 		return h.dial(newHSFramer(conn, tls), cookie)
 	})
@@ -140,12 +139,12 @@ func (h *handshake) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, coo
 
 // Accept gives ergo the details of a connection the acceptor handshaked and handed off; it does no I/O, so
 // that no peer can hold up ergo's accept loop, and refuses every other connection at once.
-func (h *handshake) Accept(remote net.Addr, _ lib.NetReadWriter, _ bool, _ string) (ergonode.HandshakeDetails, error) {
+func (h *Handshake) Accept(remote net.Addr, _ lib.NetReadWriter, _ bool, _ string) (ergonode.HandshakeDetails, error) {
 	return h.acc.take(remote)
 }
 
 // dial is the connecting side: send_name, recv_status, recv_challenge, send_challenge_reply, recv_challenge_ack.
-func (h *handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
+func (h *Handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
 	var d ergonode.HandshakeDetails
 	if err := f.write(h.nameMsg()); err != nil {
 		return d, err
@@ -198,7 +197,7 @@ func (h *handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails,
 
 // accept is the accepting side: recv_name, send_status, send_challenge, recv_challenge_reply,
 // send_challenge_ack. The caller bounds its time.
-func (h *handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
+func (h *Handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
 	var d ergonode.HandshakeDetails
 	msg, err := f.read()
 	if err != nil {
@@ -237,8 +236,8 @@ func (h *handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetail
 	return peerDetails(peer, creation, flags), nil
 }
 
-// peerInfo is what the handshake learned of a peer beyond ergo's HandshakeDetails; it reaches distProto.Init
-// as their Custom field (peerOf).
+// peerInfo is what the handshake learned of a peer beyond ergo's HandshakeDetails; it reaches the transport as
+// their Custom field (peerOf, Hidden, ServedConn).
 type peerInfo struct {
 	// flags are the distribution flags the peer sent.
 	flags uint64
@@ -259,12 +258,12 @@ func peerOf(d ergonode.HandshakeDetails) peerInfo {
 	return peerInfo{}
 }
 
-// hidden tells whether the peer is a hidden node (erl -hidden, a C node): it left DFLAG_PUBLISHED out of its
-// handshake.
-func (p peerInfo) hidden() bool { return p.flags&flagPublished == 0 }
+// Hidden tells whether the peer of a finished handshake is a hidden node (erl -hidden, a C node): it left
+// DFLAG_PUBLISHED out of its handshake.
+func Hidden(d ergonode.HandshakeDetails) bool { return peerOf(d).flags&flagPublished == 0 }
 
 // nameMsg is this node's send_name.
-func (h *handshake) nameMsg() []byte {
+func (h *Handshake) nameMsg() []byte {
 	b := make([]byte, nameMsgLen, nameMsgLen+len(h.name))
 	b[0] = hsName
 	binary.BigEndian.PutUint64(b[1:], h.flags())
@@ -274,7 +273,7 @@ func (h *handshake) nameMsg() []byte {
 }
 
 // challengeMsg is this node's send_challenge with challenge.
-func (h *handshake) challengeMsg(challenge uint32) []byte {
+func (h *Handshake) challengeMsg(challenge uint32) []byte {
 	b := make([]byte, chalMsgLen, chalMsgLen+len(h.name))
 	b[0] = hsName
 	binary.BigEndian.PutUint64(b[1:], h.flags())
@@ -369,13 +368,13 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// withDeadline runs f with conn's deadline set handshakeTimeout ahead, and clears the deadline after.
+// withDeadline runs f with conn's deadline set Timeout ahead, and clears the deadline after.
 func withDeadline(conn lib.NetReadWriter, f func() (ergonode.HandshakeDetails, error)) (ergonode.HandshakeDetails, error) {
 	dc, ok := conn.(interface{ SetDeadline(time.Time) error })
 	if !ok {
 		return f()
 	}
-	if err := dc.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+	if err := dc.SetDeadline(time.Now().Add(Timeout)); err != nil {
 		return ergonode.HandshakeDetails{}, err
 	}
 	d, err := f()

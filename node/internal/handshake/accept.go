@@ -1,4 +1,4 @@
-package node
+package handshake
 
 import (
 	"context"
@@ -44,29 +44,29 @@ const (
 // errNotHandedOff refuses a connection to ergo's loopback listener that the acceptor did not make.
 var errNotHandedOff = errors.New("node: connection to the hand-off port not made by this node")
 
-// acceptor owns the node's listening port. ergo accepts and handshakes one socket at a time, so a few silent
+// Acceptor owns the node's listening port. ergo accepts and handshakes one socket at a time, so a few silent
 // sockets would keep real peers waiting; the acceptor instead handshakes each connection on its own goroutine,
-// within handshakeTimeout from its start, at most maxHandshakes at once and maxHandshakesPerHost per source
+// within Timeout from its start, at most maxHandshakes at once and maxHandshakesPerHost per source
 // address; at a limit the oldest handshake makes room, so that a real peer, which finishes in a few round
 // trips, always gets its turn.
 //
 // ergo offers no entry point for a connection handshaked elsewhere, so the acceptor hands each one over through
 // ergo's own listener, moved to a loopback port that EPMD does not know: it dials that port and records what it
-// handshaked under the dial's local address; ergo accepts the loopback socket and calls handshake.Accept, which
-// finds the record by the remote address without reading anything, and distProto.Init serves the peer's socket
-// in place of the loopback one (servedConn). The loopback socket stays open as long as the connection: when
+// handshaked under the dial's local address; ergo accepts the loopback socket and calls Handshake.Accept, which
+// finds the record by the remote address without reading anything, and the transport serves the peer's socket
+// in place of the loopback one (ServedConn). The loopback socket stays open as long as the connection: when
 // ergo closes it (disconnect, lost race with a connection the other way, node stop) the acceptor closes the
 // peer's socket, and when the connection ends ergo closes it.
-type acceptor struct {
+type Acceptor struct {
 	log    *slog.Logger
 	tls    *tls.Config
 	ln     net.Listener
 	port   uint16
 	limit  int // maxHandshakes
 	per    int // maxHandshakesPerHost
-	hs     *handshake
+	hs     *Handshake
 	cookie string
-	peers  peerSet
+	peers  PeerSet
 
 	internal string         // ergo's loopback listener, host:port; set when ergo registers the node (portRegistrar)
 	refusals loglimit.Limit // refused handshakes logged, so that connection after connection cannot flood the log
@@ -88,15 +88,26 @@ type acceptor struct {
 type pending struct {
 	conn    net.Conn
 	host    string
-	evicted bool // dropped to make room; guarded by acceptor.mu
+	evicted bool // dropped to make room; guarded by Acceptor.mu
 }
 
-// listenAcceptor listens on the first free port from opts.ListenBegin to opts.ListenEnd on the host of the
-// node's name, as ergo would; an error other than a port in use ends the search. Nothing is accepted before
-// start.
-func listenAcceptor(opts Options, log *slog.Logger) (*acceptor, error) {
-	_, host, _ := strings.Cut(opts.Name, "@")
-	begin, end := int(opts.ListenBegin), int(opts.ListenEnd)
+// Config says where the acceptor listens and how it handshakes.
+type Config struct {
+	// Name is the node's name, name@host; the acceptor listens on host.
+	Name string
+	// ListenBegin and ListenEnd bound the port (15000..65000 when zero).
+	ListenBegin, ListenEnd uint16
+	// TLS, when set, makes every connection use TLS.
+	TLS *tls.Config
+	// Logger receives refused handshakes and accept failures.
+	Logger *slog.Logger
+}
+
+// Listen listens on the first free port from cfg.ListenBegin to cfg.ListenEnd on the host of the node's name, as
+// ergo would; an error other than a port in use ends the search. Nothing is accepted before Start.
+func Listen(cfg Config) (*Acceptor, error) {
+	_, host, _ := strings.Cut(cfg.Name, "@")
+	begin, end := int(cfg.ListenBegin), int(cfg.ListenEnd)
 	if begin == 0 {
 		begin = defaultListenBegin
 	}
@@ -113,9 +124,9 @@ func listenAcceptor(opts Options, log *slog.Logger) (*acceptor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("node: listen on %s: %w", addr, err)
 		}
-		return &acceptor{
-			log:    log,
-			tls:    opts.TLS,
+		return &Acceptor{
+			log:    cfg.Logger,
+			tls:    cfg.TLS,
 			ln:     ln,
 			port:   uint16(port),
 			limit:  maxHandshakes,
@@ -129,14 +140,14 @@ func listenAcceptor(opts Options, log *slog.Logger) (*acceptor, error) {
 	return nil, fmt.Errorf("node: no free port in %d..%d on %s", begin, end, host)
 }
 
-// ergoListener is ergo's listener: on a loopback port, where only hand-offs come, without TLS (the acceptor
+// ErgoListener is ergo's listener: on a loopback port, where only hand-offs come, without TLS (the acceptor
 // did it; an empty config turns ergo's off).
-func (a *acceptor) ergoListener() ergonode.Listener {
+func (a *Acceptor) ErgoListener() ergonode.Listener {
 	return ergonode.Listener{Hostname: loopback, TLS: &tls.Config{}}
 }
 
-// registrar is ergo's default registrar (EPMD, started in this process when none runs) with the acceptor's port.
-func (a *acceptor) registrar() ergonode.Registrar {
+// Registrar is ergo's default registrar (EPMD, started in this process when none runs) with the acceptor's port.
+func (a *Acceptor) Registrar() ergonode.Registrar {
 	return portRegistrar{Registrar: dist.CreateRegistrarWithLocalEPMD("", dist.DefaultEPMDPort), a: a}
 }
 
@@ -144,7 +155,7 @@ func (a *acceptor) registrar() ergonode.Registrar {
 // loopback port ergo's listener took.
 type portRegistrar struct {
 	ergonode.Registrar
-	a *acceptor
+	a *Acceptor
 }
 
 // Register records ergo's listener port and registers the node with the acceptor's.
@@ -155,22 +166,22 @@ func (r portRegistrar) Register(ctx context.Context, name string, o ergonode.Reg
 	return r.Registrar.Register(ctx, name, o)
 }
 
-// peerSet is the part of ergo's node the acceptor uses: the peers connected and a way to drop one.
-type peerSet interface {
+// PeerSet is the part of ergo's node the acceptor uses: the peers connected and a way to drop one.
+type PeerSet interface {
 	Nodes() []string
 	Disconnect(node string) error
 }
 
-// start accepts connections and handshakes them with hs and cookie until stop; peers are ergo's connections.
-func (a *acceptor) start(hs *handshake, cookie string, peers peerSet) {
+// Start accepts connections and handshakes them with hs and cookie until Stop; peers are ergo's connections.
+func (a *Acceptor) Start(hs *Handshake, cookie string, peers PeerSet) {
 	a.hs, a.cookie, a.peers = hs, cookie, peers
 	a.wg.Add(1)
 	go a.serve()
 }
 
-// stop closes the port, ends the handshakes in progress and the hand-offs (and so the connections they
-// serve), and waits for their goroutines. It may be called more than once, and before start.
-func (a *acceptor) stop() {
+// Stop closes the port, ends the handshakes in progress and the hand-offs (and so the connections they
+// serve), and waits for their goroutines. It may be called more than once, and before Start.
+func (a *Acceptor) Stop() {
 	a.mu.Lock()
 	if !a.closed {
 		a.closed = true
@@ -187,12 +198,19 @@ func (a *acceptor) stop() {
 	a.wg.Wait()
 }
 
-// addr is the address the node listens on.
-func (a *acceptor) addr() net.Addr { return a.ln.Addr() }
+// Addr is the address the node listens on.
+func (a *Acceptor) Addr() net.Addr { return a.ln.Addr() }
+
+// Open reports how many handshakes are in progress and how many handed-off connections are still open.
+func (a *Acceptor) Open() (handshakes, handOffs int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.inflight), len(a.live)
+}
 
 // serve accepts until the listener closes. An error such as running out of file descriptors is retried after
 // a pause that doubles up to a second, as net/http does, rather than in a busy loop.
-func (a *acceptor) serve() {
+func (a *Acceptor) serve() {
 	defer a.wg.Done()
 	var pause time.Duration
 	for {
@@ -217,7 +235,7 @@ func (a *acceptor) serve() {
 }
 
 // handle handshakes c, hands it to ergo, and closes it when ergo lets go of the hand-off.
-func (a *acceptor) handle(c net.Conn) {
+func (a *Acceptor) handle(c net.Conn) {
 	defer a.wg.Done()
 	remote := c.RemoteAddr()
 	p, ok := a.track(c)
@@ -259,11 +277,11 @@ func (a *acceptor) handle(c net.Conn) {
 	a.mu.Unlock()
 }
 
-// handshake runs TLS when configured, then the distribution handshake, within handshakeTimeout of its start.
+// handshake runs TLS when configured, then the distribution handshake, within Timeout of its start.
 // It returns the socket to serve.
-func (a *acceptor) handshake(c net.Conn) (net.Conn, ergonode.HandshakeDetails, error) {
+func (a *Acceptor) handshake(c net.Conn) (net.Conn, ergonode.HandshakeDetails, error) {
 	var d ergonode.HandshakeDetails
-	if err := c.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+	if err := c.SetDeadline(time.Now().Add(Timeout)); err != nil {
 		return nil, d, err
 	}
 	sock := c
@@ -284,7 +302,7 @@ func (a *acceptor) handshake(c net.Conn) (net.Conn, ergonode.HandshakeDetails, e
 // logRefused logs why a peer's handshake failed, within loglimit's bound (the next line logged says how many
 // were skipped): a wrong cookie as a warning, a
 // broken protocol as info, and at debug level what silent, slow or evicted sockets cause.
-func (a *acceptor) logRefused(remote net.Addr, err error, evicted bool) {
+func (a *Acceptor) logRefused(remote net.Addr, err error, evicted bool) {
 	ok, skipped := a.refusals.Allow(time.Now())
 	if !ok {
 		return
@@ -299,7 +317,7 @@ func (a *acceptor) logRefused(remote net.Addr, err error, evicted bool) {
 	case evicted:
 		a.log.Debug("node: handshake dropped to make room for newer ones", attrs...)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		a.log.Debug("node: handshake timed out", append(attrs, "after", handshakeTimeout)...)
+		a.log.Debug("node: handshake timed out", append(attrs, "after", Timeout)...)
 	case errors.Is(err, errMalformed):
 		a.log.Info("node: handshake refused", append(attrs, "error", err)...)
 	default:
@@ -309,7 +327,7 @@ func (a *acceptor) logRefused(remote net.Addr, err error, evicted bool) {
 
 // track counts c among the handshakes in progress, first dropping the oldest one of its source address, or
 // the oldest of all, when a limit is reached. It reports false once the acceptor is stopped.
-func (a *acceptor) track(c net.Conn) (*pending, bool) {
+func (a *Acceptor) track(c net.Conn) (*pending, bool) {
 	host := c.RemoteAddr().String()
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		host = ta.IP.String()
@@ -332,7 +350,7 @@ func (a *acceptor) track(c net.Conn) (*pending, bool) {
 }
 
 // evictOldest closes the oldest handshake in progress that match accepts. a.mu is held.
-func (a *acceptor) evictOldest(match func(*pending) bool) {
+func (a *Acceptor) evictOldest(match func(*pending) bool) {
 	for _, q := range a.inflight {
 		if match(q) {
 			q.evicted = true
@@ -344,7 +362,7 @@ func (a *acceptor) evictOldest(match func(*pending) bool) {
 }
 
 // untrack ends p's count, unless eviction already did; it reports whether p was evicted.
-func (a *acceptor) untrack(p *pending) bool {
+func (a *Acceptor) untrack(p *pending) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !p.evicted {
@@ -354,7 +372,7 @@ func (a *acceptor) untrack(p *pending) bool {
 }
 
 // forget removes p from the handshakes in progress. a.mu is held.
-func (a *acceptor) forget(p *pending) {
+func (a *Acceptor) forget(p *pending) {
 	for i, q := range a.inflight {
 		if q == p {
 			a.inflight = append(a.inflight[:i], a.inflight[i+1:]...)
@@ -370,7 +388,7 @@ func (a *acceptor) forget(p *pending) {
 // that ergo takes the new one. A peer that finished a handshake has no other connection to this node (OTP
 // settles simultaneous connections during the handshake), so the old one is dead and only not noticed yet: the
 // peer restarted or dropped it, as OTP's "alive" status assumes.
-func (a *acceptor) replaceStale(peer string) error {
+func (a *Acceptor) replaceStale(peer string) error {
 	if !slices.Contains(a.peers.Nodes(), peer) {
 		return nil
 	}
@@ -394,7 +412,7 @@ func (a *acceptor) replaceStale(peer string) error {
 
 // handOff dials ergo's loopback listener for sock, recording d, with sock in its peerInfo, under the dial's
 // local address for take. It returns the acceptor's end of the loopback socket and that address.
-func (a *acceptor) handOff(sock net.Conn, d ergonode.HandshakeDetails) (net.Conn, string, error) {
+func (a *Acceptor) handOff(sock net.Conn, d ergonode.HandshakeDetails) (net.Conn, string, error) {
 	a.handMu.Lock()
 	lc, err := net.DialTimeout("tcp", a.internal, handOffTimeout)
 	if err != nil {
@@ -417,8 +435,8 @@ func (a *acceptor) handOff(sock net.Conn, d ergonode.HandshakeDetails) (net.Conn
 }
 
 // take returns the details of the hand-off ergo accepted from remote, whose peerInfo holds the peer's socket
-// for servedConn; any other connection is refused. It waits only for a hand-off's dial in progress.
-func (a *acceptor) take(remote net.Addr) (ergonode.HandshakeDetails, error) {
+// for ServedConn; any other connection is refused. It waits only for a hand-off's dial in progress.
+func (a *Acceptor) take(remote net.Addr) (ergonode.HandshakeDetails, error) {
 	a.handMu.Lock()
 	d, ok := a.handed[remote.String()]
 	delete(a.handed, remote.String())
@@ -429,9 +447,9 @@ func (a *acceptor) take(remote net.Addr) (ergonode.HandshakeDetails, error) {
 	return d, nil
 }
 
-// servedConn is the socket distProto.Init serves for a connection ergo hands it: the peer's own for a
-// hand-off, else nc, which ergo dialed.
-func servedConn(nc lib.NetReadWriter, d ergonode.HandshakeDetails) lib.NetReadWriter {
+// ServedConn is the socket the transport serves for a connection ergo hands it: the peer's own for a hand-off,
+// else nc, which ergo dialed.
+func ServedConn(nc lib.NetReadWriter, d ergonode.HandshakeDetails) lib.NetReadWriter {
 	if sock := peerOf(d).sock; sock != nil {
 		return sock
 	}
