@@ -19,6 +19,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/internal/hookstest"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/node/internal/handshake"
 	"github.com/stretchr/testify/require"
 )
@@ -277,10 +278,10 @@ func TestPeerHidden(t *testing.T) {
 				_, err := n.RPC(ctx, e.name, "erlang", "node")
 				require.NoError(t, err)
 			}
-			var c *conn
+			var c *dist.Conn
 			require.Eventually(t, func() bool { c = n.conn(etf.Atom(e.name)); return c != nil }, 5*time.Second,
 				10*time.Millisecond, "no connection to %s", e.name)
-			require.Equal(t, tt.want, c.hidden, "got hidden %v; want %v", c.hidden, tt.want)
+			require.Equal(t, tt.want, c.Hidden(), "got hidden %v; want %v", c.Hidden(), tt.want)
 		})
 	}
 }

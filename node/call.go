@@ -7,6 +7,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -60,13 +61,14 @@ func (n *Node) Call(ctx context.Context, to etf.Term, req etf.Term) (etf.Term, e
 	s.mu.Lock()
 	s.pending[ref] = pc
 	s.mu.Unlock()
-	control := etf.Tuple{opRegSend, s.pid, etf.Atom(""), target}
-	if pid, ok := target.(etf.Pid); ok {
-		control = etf.Tuple{opSend, etf.Atom(""), pid}
-	}
-	msg := etf.Tuple{atomGenCall, etf.Tuple{s.pid, ref}, req}
-	if err = c.send(etf.Tuple{opMonitorP, s.pid, target, ref}, nil, false); err == nil {
-		err = c.send(control, msg, true)
+	msg := etf.Tuple{dist.AtomGenCall, etf.Tuple{s.pid, ref}, req}
+	if err = c.SendMonitor(s.pid, target, ref); err == nil {
+		switch t := target.(type) {
+		case etf.Pid:
+			err = c.SendTo(t, msg)
+		case etf.Atom:
+			err = c.SendName(s.pid, t, msg)
+		}
 	}
 	if err != nil {
 		s.abandon(ref, pc)
@@ -79,7 +81,7 @@ func (n *Node) Call(ctx context.Context, to etf.Term, req etf.Term) (etf.Term, e
 		}
 		s.unmonitorTarget(c, target, ref)
 		return r, nil
-	case <-c.done:
+	case <-c.Done():
 		s.abandon(ref, pc)
 		return nil, nodedown(peer)
 	case <-ctx.Done():
@@ -126,7 +128,7 @@ func callTarget(to etf.Term) (peer etf.Atom, target etf.Term, err error) {
 }
 
 // connTo returns the serving connection to peer, connecting first when there is none.
-func (n *Node) connTo(ctx context.Context, peer etf.Atom) (*conn, error) {
+func (n *Node) connTo(ctx context.Context, peer etf.Atom) (*dist.Conn, error) {
 	if c := n.conn(peer); c != nil {
 		return c, nil
 	}
@@ -171,8 +173,8 @@ func (s *server) callTargetDown(ref etf.Ref, reason etf.Term) bool {
 }
 
 // unmonitorTarget removes the monitor of a Call that no longer waits.
-func (s *server) unmonitorTarget(c *conn, target etf.Term, ref etf.Ref) {
-	if err := c.send(etf.Tuple{opDemonitorP, s.pid, target, ref}, nil, false); err != nil {
+func (s *server) unmonitorTarget(c *dist.Conn, target etf.Term, ref etf.Ref) {
+	if err := c.SendDemonitor(s.pid, target, ref); err != nil {
 		s.n.log.Debug("node: demonitor not sent", "target", target, "error", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -45,7 +46,7 @@ func (s *server) regErlang(appPath string, server etf.Pid) etf.Term {
 	s.mu.Lock()
 	s.handlers[h.mon] = h
 	s.mu.Unlock()
-	if err := c.send(etf.Tuple{opMonitorP, s.pid, server, h.mon}, nil, false); err != nil {
+	if err := c.SendMonitor(s.pid, server, h.mon); err != nil {
 		s.handlerDown(h.mon, atomNoconnection)
 		return hooks.Reply(nil, err)
 	}
@@ -137,7 +138,7 @@ func (h *erlangHandler) call(ctx context.Context, req etf.Tuple, stream bool) (e
 	s.pending[ref] = pc
 	s.mu.Unlock()
 	var err error
-	if err = h.sendServer(h.server, etf.Tuple{atomGenCall, etf.Tuple{s.pid, ref}, req}); err == nil {
+	if err = h.sendServer(h.server, etf.Tuple{dist.AtomGenCall, etf.Tuple{s.pid, ref}, req}); err == nil {
 		select {
 		case r := <-pc.reply:
 			return r, nil
@@ -172,7 +173,7 @@ func (h *erlangHandler) sendServer(pid etf.Pid, msg etf.Term) error {
 	if c == nil {
 		return hooks.FromReason(etf.Tuple{proto.AtomErlang, atomExitClass, atomNoconnection, etf.List{}})
 	}
-	return c.sendTo(pid, msg)
+	return c.SendTo(pid, msg)
 }
 
 // handleRequest builds {Op, AppPath, Action, Args, Kwargs, Opts}, with ctx's deadline as Opts' timeout.

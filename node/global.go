@@ -11,6 +11,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/node/global"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 )
 
 // OTP's global on this node: node/global's state machine, fed by one goroutine (globalLoop.run) with what the
@@ -34,7 +35,7 @@ type globalLoop struct {
 	mons   map[etf.Ref]etf.Atom // monitors the server holds on remote pids, with the pid's node
 
 	peersMu sync.Mutex
-	peers   map[string]*conn // the connection each visible peer was reported up with
+	peers   map[string]*dist.Conn // the connection each visible peer was reported up with
 
 	local map[etf.Ref]etf.Pid // monitors on pids of this node; the loop's own
 }
@@ -53,7 +54,7 @@ func startGlobal(n *Node, creation uint32) *globalLoop {
 		kick:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 		mons:  make(map[etf.Ref]etf.Atom),
-		peers: make(map[string]*conn),
+		peers: make(map[string]*dist.Conn),
 		local: make(map[etf.Ref]etf.Pid),
 	}
 	pid := func(k uint64) etf.Pid {
@@ -70,22 +71,22 @@ func startGlobal(n *Node, creation uint32) *globalLoop {
 		NoConnect: n.opts.Hidden,
 		Logger:    n.log,
 	})
-	n.served.serveName(global.Name, nameService{lasting: true, message: func(_ *conn, _ etf.Pid, msg etf.Term) (bool, error) {
+	n.served.ServeName(global.Name, dist.NameService{Lasting: true, Message: func(_ *dist.Conn, _ etf.Pid, msg etf.Term) (bool, error) {
 		g.do(func() { g.srv.HandleName(msg) })
 		return true, nil
 	}})
-	n.served.servePids(pidService{
-		owns: g.owns,
-		message: func(_ *conn, _, to etf.Pid, msg etf.Term) bool {
+	n.served.ServePids(dist.PidService{
+		Owns: g.owns,
+		Message: func(_ *dist.Conn, _, to etf.Pid, msg etf.Term) bool {
 			g.handlePid(to, msg)
 			return true
 		},
 		// The server's pids live as long as the node and trap exits, as OTP's do: exit signals, monitors and
 		// demonitors on them need nothing.
-		exit:      func(*conn, etf.Pid, etf.Pid, etf.Term) bool { return true },
-		monitor:   func(*conn, etf.Pid, etf.Pid, etf.Ref) bool { return true },
-		demonitor: func(*conn, etf.Pid, etf.Pid, etf.Ref) bool { return true },
-		down: func(_ *conn, _ etf.Term, ref etf.Ref, _ etf.Term) bool {
+		Exit:      func(*dist.Conn, etf.Pid, etf.Pid, etf.Term) bool { return true },
+		Monitor:   func(*dist.Conn, etf.Pid, etf.Pid, etf.Ref) bool { return true },
+		Demonitor: func(*dist.Conn, etf.Pid, etf.Pid, etf.Ref) bool { return true },
+		Down: func(_ *dist.Conn, _ etf.Term, ref etf.Ref, _ etf.Term) bool {
 			if !g.takeMonitor(ref) {
 				return false
 			}
@@ -93,7 +94,7 @@ func startGlobal(n *Node, creation uint32) *globalLoop {
 			return true
 		},
 	})
-	n.served.watchPeers(g.peer)
+	n.served.WatchPeers(g.peer)
 	n.srv.spawn(g.run)
 	return g
 }
@@ -136,8 +137,8 @@ func (n *Node) alive(pid etf.Pid) bool {
 	if pid.Node != etf.Atom(n.name) {
 		return false
 	}
-	if svc := n.served.pid(pid); svc != nil {
-		return svc.alive == nil || svc.alive(pid)
+	if svc := n.served.Pid(pid); svc != nil {
+		return svc.Alive == nil || svc.Alive(pid)
 	}
 	p := n.ergo.ProcessByPid(pid)
 	return p != nil && p.IsAlive()
@@ -163,23 +164,24 @@ func (g *globalLoop) owns(pid etf.Pid) bool {
 // at a time: should a new connection be served before the old one's end, the server hears of the old one
 // going down first. Hidden peers, and every peer of a hidden node, are left out, as OTP's global sees only
 // visible nodes.
-func (g *globalLoop) peer(c *conn, up bool) {
-	if g.n.opts.Hidden || c.hidden {
+func (g *globalLoop) peer(c *dist.Conn, up bool) {
+	if g.n.opts.Hidden || c.Hidden() {
 		return
 	}
-	node := etf.Atom(c.peer)
+	peer := c.Peer()
+	node := etf.Atom(peer)
 	g.peersMu.Lock()
 	defer g.peersMu.Unlock()
-	old := g.peers[c.peer]
+	old := g.peers[peer]
 	switch {
 	case up:
 		if old != nil {
 			g.nodeDown(node)
 		}
-		g.peers[c.peer] = c
+		g.peers[peer] = c
 		g.do(func() { g.srv.NodeUp(node) })
 	case old == c:
-		delete(g.peers, c.peer)
+		delete(g.peers, peer)
 		g.nodeDown(node)
 	}
 }
@@ -294,13 +296,13 @@ func (e globalEnv) Send(_, to etf.Pid, msg etf.Term) {
 			e.g.handlePid(to, msg)
 			return
 		}
-		if err := n.srv.proc.Send(to, toErgo(msg)); err != nil {
+		if err := n.srv.proc.Send(to, dist.ToErgo(msg)); err != nil {
 			n.log.Debug("global: message not delivered", "to", to, "error", err)
 		}
 		return
 	}
 	if c := n.conn(to.Node); c != nil {
-		if err := c.sendTo(to, msg); err != nil {
+		if err := c.SendTo(to, msg); err != nil {
 			n.log.Debug("global: message not sent", "to", to, "error", err)
 		}
 	}
@@ -315,7 +317,7 @@ func (e globalEnv) SendName(from etf.Pid, name, node etf.Atom, msg etf.Term) {
 		return
 	}
 	if c := n.conn(node); c != nil {
-		if err := c.send(etf.Tuple{opRegSend, from, etf.Atom(""), name}, msg, true); err != nil {
+		if err := c.SendName(from, name, msg); err != nil {
 			n.log.Debug("global: message not sent", "to", name, "node", node, "error", err)
 		}
 	}
@@ -331,7 +333,7 @@ func (e globalEnv) Reply(from etf.Term, reply etf.Term) {
 		return
 	}
 	if c := e.g.n.conn(pid.Node); c != nil {
-		if err := c.reply(from, reply); err != nil {
+		if err := c.Reply(from, reply); err != nil {
 			e.g.n.log.Debug("global: reply not sent", "to", pid, "error", err)
 		}
 	}
@@ -372,14 +374,14 @@ func (e globalEnv) Monitor(pid etf.Pid) etf.Ref {
 }
 
 // sendMonitor sends the MONITOR_P of the server's monitor ref on pid, unless the monitor has ended already.
-func (g *globalLoop) sendMonitor(c *conn, pid etf.Pid, ref etf.Ref) {
+func (g *globalLoop) sendMonitor(c *dist.Conn, pid etf.Pid, ref etf.Ref) {
 	g.monsMu.Lock()
 	_, live := g.mons[ref]
 	g.monsMu.Unlock()
 	if !live {
 		return
 	}
-	if err := c.send(etf.Tuple{opMonitorP, g.server, pid, ref}, nil, false); err != nil && g.takeMonitor(ref) {
+	if err := c.SendMonitor(g.server, pid, ref); err != nil && g.takeMonitor(ref) {
 		g.down(ref)
 	}
 }
@@ -390,7 +392,7 @@ func (e globalEnv) Demonitor(pid etf.Pid, ref etf.Ref) {
 		return
 	}
 	if c := e.g.n.conn(pid.Node); c != nil {
-		if err := c.send(etf.Tuple{opDemonitorP, e.g.server, pid, ref}, nil, false); err != nil {
+		if err := c.SendDemonitor(e.g.server, pid, ref); err != nil {
 			e.g.n.log.Debug("global: demonitor not sent", "pid", pid, "error", err)
 		}
 	}
@@ -401,17 +403,15 @@ func (e globalEnv) Demonitor(pid etf.Pid, ref etf.Ref) {
 func (e globalEnv) Exit(from, pid etf.Pid, reason etf.Term) {
 	n := e.g.n
 	if pid.Node == etf.Atom(n.name) {
-		if n.served.pid(pid) != nil {
+		if n.served.Pid(pid) != nil {
 			n.log.Info("global: a served pid is not ended", "pid", pid, "reason", reason)
 			return
 		}
-		if p := n.ergo.ProcessByPid(pid); p != nil {
-			_ = p.Exit(reasonString(reason))
-		}
+		_ = n.exitErgo(pid, reason)
 		return
 	}
 	if c := n.conn(pid.Node); c != nil {
-		if err := c.send(etf.Tuple{opExit2, from, pid, reason}, nil, false); err != nil {
+		if err := c.SendExit2(from, pid, reason); err != nil {
 			n.log.Debug("global: exit not sent", "pid", pid, "error", err)
 		}
 	}
@@ -432,7 +432,7 @@ func (e globalEnv) Connect(node etf.Atom) {
 
 // connect returns the connection to node, waiting up to connectYield for node to connect first, then
 // connecting itself.
-func (g *globalLoop) connect(node etf.Atom) (*conn, bool) {
+func (g *globalLoop) connect(node etf.Atom) (*dist.Conn, bool) {
 	if c := g.yield(node); c != nil {
 		return c, true
 	}
@@ -447,7 +447,7 @@ func (g *globalLoop) connect(node etf.Atom) (*conn, bool) {
 }
 
 // yield waits up to connectYield for node to connect to this one and returns its connection, or nil.
-func (g *globalLoop) yield(node etf.Atom) *conn {
+func (g *globalLoop) yield(node etf.Atom) *dist.Conn {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(connectYield)
@@ -468,7 +468,7 @@ func (g *globalLoop) yield(node etf.Atom) *conn {
 
 func (e globalEnv) Disconnect(node etf.Atom) {
 	if c := e.g.n.conn(node); c != nil {
-		c.stop()
+		c.Stop()
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/internal/hookstest"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/stretchr/testify/require"
 )
 
@@ -310,26 +311,26 @@ func TestGlobalServedPid(t *testing.T) {
 	// Each BEAM node's global monitors the pids registered with it; the service keeps those monitors and
 	// reports the pid's end to them.
 	type watcher struct {
-		c    *conn
+		c    *dist.Conn
 		from etf.Pid
 		ref  etf.Ref
 	}
 	var mu sync.Mutex
 	var watchers []watcher
-	n.served.servePids(pidService{
-		owns:  func(p etf.Pid) bool { return p == pid },
-		alive: func(etf.Pid) bool { return alive.Load() },
-		message: func(_ *conn, _, _ etf.Pid, msg etf.Term) bool {
+	n.served.ServePids(dist.PidService{
+		Owns:  func(p etf.Pid) bool { return p == pid },
+		Alive: func(etf.Pid) bool { return alive.Load() },
+		Message: func(_ *dist.Conn, _, _ etf.Pid, msg etf.Term) bool {
 			got <- msg
 			return true
 		},
-		monitor: func(c *conn, from, _ etf.Pid, ref etf.Ref) bool {
+		Monitor: func(c *dist.Conn, from, _ etf.Pid, ref etf.Ref) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			watchers = append(watchers, watcher{c, from, ref})
 			return true
 		},
-		demonitor: func(_ *conn, _, _ etf.Pid, ref etf.Ref) bool {
+		Demonitor: func(_ *dist.Conn, _, _ etf.Pid, ref etf.Ref) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			watchers = slices.DeleteFunc(watchers, func(w watcher) bool { return w.ref == ref })
@@ -355,7 +356,7 @@ func TestGlobalServedPid(t *testing.T) {
 	alive.Store(false)
 	mu.Lock()
 	for _, w := range watchers {
-		require.NoError(t, w.c.send(etf.Tuple{opMonitorPExit, pid, w.from, w.ref, etf.Atom("shutdown")}, nil, false))
+		require.NoError(t, w.c.SendMonitorExit(pid, w.from, w.ref, etf.Atom("shutdown")))
 	}
 	mu.Unlock()
 	eventually(t, "the name of a served pid no longer alive dropped on A", func() bool {

@@ -15,7 +15,7 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
-	"github.com/hornbeam-go/hornbeam/internal/rawio"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/node/internal/handshake"
 )
 
@@ -132,13 +132,9 @@ type Node struct {
 
 	ctx    context.Context // parent of every connection's context; cancelled by Stop
 	cancel context.CancelFunc
-	ready  chan struct{} // closed once hornbeam_hooks runs; readers wait for it
 
-	connsMu sync.Mutex
-	conns   map[string]*conn // serving connections by peer name
-
-	watch  *rawio.Watchdog
-	served services // names and pids served by Go code, and peer watchers (served.go)
+	tr     *dist.Transport // the distribution connections
+	served *dist.Services  // the transport's table of names and pids served by Go code, and peer watchers
 
 	stopOnce sync.Once
 	done     chan struct{}
@@ -153,16 +149,28 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		name:  opts.Name,
-		opts:  opts,
-		log:   opts.Logger.With("node", opts.Name),
-		ready: make(chan struct{}),
-		done:  make(chan struct{}),
-		conns: make(map[string]*conn),
-		watch: rawio.NewWatchdog(),
+		name: opts.Name,
+		opts: opts,
+		log:  opts.Logger.With("node", opts.Name),
+		done: make(chan struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.srv = newServer(n)
+	n.tr = dist.New(dist.Config{
+		Node:            opts.Name,
+		MaxMessageSize:  opts.MaxMessageSize,
+		MaxInflatedSize: opts.MaxInflatedSize,
+		TickInterval:    opts.TickInterval,
+		SendQueue:       opts.SendQueue,
+		Coalesce:        opts.Coalesce,
+		Logger:          n.log,
+		Context:         n.ctx,
+		Go:              n.srv.spawn,
+		MakeRef:         n.makeRef,
+		Exit:            n.exitErgo,
+		Spawn:           n.srv.spawnRequest,
+	})
+	n.served = n.tr.Served()
 	flags := ergonode.Flags{
 		Enable:            true,
 		EnableBigCreation: true,
@@ -175,7 +183,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	})
 	if err != nil {
 		n.cancel()
-		n.watch.Stop()
+		n.tr.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.acc = acc
@@ -186,13 +194,13 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Flags:     flags,
 		TLS:       opts.TLS,
 		Handshake: hs,
-		Proto:     &distProto{n: n},
+		Proto:     n.tr.Proto(),
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
 	if err != nil {
 		n.acc.Stop()
 		n.cancel()
-		n.watch.Stop()
+		n.tr.Stop()
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.ergo = en
@@ -201,7 +209,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.acc.Stop()
 		en.Stop()
 		n.cancel()
-		n.watch.Stop()
+		n.tr.Stop()
 		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
 	}
 	n.srv.start(p)
@@ -210,7 +218,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if !opts.NoPG {
 		n.startPG(etf.Atom(opts.PGScope))
 	}
-	close(n.ready)
+	n.tr.Open(p.Self())
 	n.acc.Start(hs, opts.Cookie, en)
 	n.ctxWatch.Add(1)
 	go func() {
@@ -225,10 +233,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 }
 
 // conn returns the serving connection to peer, or nil.
-func (n *Node) conn(peer etf.Atom) *conn {
-	n.connsMu.Lock()
-	defer n.connsMu.Unlock()
-	return n.conns[string(peer)]
+func (n *Node) conn(peer etf.Atom) *dist.Conn {
+	return n.tr.Conn(peer)
 }
 
 // Name returns the node's name, name@host.
@@ -251,11 +257,25 @@ func (n *Node) shutdown() {
 		}
 		n.ergo.Stop()
 		n.srv.stop()
-		n.watch.Stop()
+		n.tr.Stop()
 	})
 }
 
 // makeRef returns a new reference of this node.
 func (n *Node) makeRef() etf.Ref {
 	return n.ergo.MakeRef()
+}
+
+// exitErgo ends the ergo process pid with reason, when there is one.
+func (n *Node) exitErgo(pid etf.Pid, reason etf.Term) error {
+	p := n.ergo.ProcessByPid(pid)
+	if p == nil {
+		return nil
+	}
+	return p.Exit(dist.ReasonString(reason))
+}
+
+// brief renders a term a peer sent for a log line or an error, within etf.BriefDepth and etf.BriefBytes.
+func brief(t etf.Term) string {
+	return etf.Brief(t, etf.BriefDepth, etf.BriefBytes)
 }

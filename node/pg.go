@@ -1,11 +1,11 @@
 package node
 
 import (
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/node/pg"
 )
 
@@ -60,24 +60,24 @@ func (n *Node) startPG(name etf.Atom) {
 	}
 	p.scope = pg.New(name, p.newPid(), p)
 	n.pg = p
-	n.served.serveName(name, nameService{lasting: true, message: func(c *conn, _ etf.Pid, msg etf.Term) (bool, error) {
+	n.served.ServeName(name, dist.NameService{Lasting: true, Message: func(c *dist.Conn, _ etf.Pid, msg etf.Term) (bool, error) {
 		p.handle(c, msg)
 		return true, nil
 	}})
-	n.served.servePids(pidService{
-		owns:      p.owns,
-		message:   func(c *conn, from, to etf.Pid, msg etf.Term) bool { p.deliver(c, from, to, msg); return true },
-		monitor:   func(c *conn, from, to etf.Pid, ref etf.Ref) bool { p.monitor(c, from, to, ref); return true },
-		demonitor: func(_ *conn, _, to etf.Pid, ref etf.Ref) bool { p.demonitor(to, ref); return true },
-		link:      func(_ *conn, from, to etf.Pid, on bool) bool { p.link(from, to, on); return true },
-		exit:      func(_ *conn, from, to etf.Pid, _ etf.Term) bool { p.linkExit(from, to); return true },
-		down:      func(_ *conn, _ etf.Term, ref etf.Ref, _ etf.Term) bool { return p.monitorExit(ref) },
+	n.served.ServePids(dist.PidService{
+		Owns:      p.owns,
+		Message:   func(c *dist.Conn, from, to etf.Pid, msg etf.Term) bool { p.deliver(c, from, to, msg); return true },
+		Monitor:   func(c *dist.Conn, from, to etf.Pid, ref etf.Ref) bool { p.monitor(c, from, to, ref); return true },
+		Demonitor: func(_ *dist.Conn, _, to etf.Pid, ref etf.Ref) bool { p.demonitor(to, ref); return true },
+		Link:      func(_ *dist.Conn, from, to etf.Pid, on bool) bool { p.link(from, to, on); return true },
+		Exit:      func(_ *dist.Conn, from, to etf.Pid, _ etf.Term) bool { p.linkExit(from, to); return true },
+		Down:      func(_ *dist.Conn, _ etf.Term, ref etf.Ref, _ etf.Term) bool { return p.monitorExit(ref) },
 	})
-	n.served.watchPeers(func(c *conn, up bool) {
+	n.served.WatchPeers(func(c *dist.Conn, up bool) {
 		if up {
-			p.nodeUp(c.peer)
+			p.nodeUp(c.Peer())
 		} else {
-			p.nodeDown(c.peer)
+			p.nodeDown(c.Peer())
 		}
 	})
 	if err := p.scope.Join(nameHooks, n.srv.pid); err != nil {
@@ -162,8 +162,8 @@ func (p *pgPeer) registry(appPath string, registered bool) {
 // exit sends the end of the local pid to the remote process linked to it.
 func (p *pgPeer) exit(pid, to etf.Pid, reason etf.Term) {
 	if c := p.n.conn(to.Node); c != nil {
-		if err := c.send(etf.Tuple{opExit, pid, to, reason}, nil, false); err != nil {
-			p.n.log.Debug("node: pg EXIT not sent", "peer", c.peer, "error", err)
+		if err := c.SendExit(pid, to, reason); err != nil {
+			p.n.log.Debug("node: pg EXIT not sent", "peer", c.Peer(), "error", err)
 		}
 	}
 }
@@ -201,8 +201,8 @@ func (p *pgPeer) down(pid, to etf.Pid, ref etf.Ref, reason etf.Term) {
 	if c == nil {
 		return
 	}
-	if err := c.send(etf.Tuple{opMonitorPExit, pid, to, ref, reason}, nil, false); err != nil {
-		p.n.log.Debug("node: pg DOWN not sent", "peer", c.peer, "error", err)
+	if err := c.SendMonitorExit(pid, to, ref, reason); err != nil {
+		p.n.log.Debug("node: pg DOWN not sent", "peer", c.Peer(), "error", err)
 	}
 }
 
@@ -212,7 +212,7 @@ func (p *pgPeer) owns(pid etf.Pid) bool {
 }
 
 // deliver acts on a message to the scope process or a member; one to a member that is gone is dropped.
-func (p *pgPeer) deliver(c *conn, from, to etf.Pid, msg etf.Term) {
+func (p *pgPeer) deliver(c *dist.Conn, from, to etf.Pid, msg etf.Term) {
 	if to == p.scope.Pid() {
 		p.handle(c, msg)
 		return
@@ -221,22 +221,22 @@ func (p *pgPeer) deliver(c *conn, from, to etf.Pid, msg etf.Term) {
 	m := p.byPid[to]
 	p.mu.Unlock()
 	if m == nil {
-		p.n.log.Debug("node: dropped a message to a pg member that is gone", "peer", c.peer, "to", to)
+		p.n.log.Debug("node: dropped a message to a pg member that is gone", "peer", c.Peer(), "to", to)
 		return
 	}
 	p.n.serveService(c, m.appPath, msg)
 }
 
 // handle hands a message for the scope, by name or pid, to it.
-func (p *pgPeer) handle(c *conn, msg etf.Term) {
+func (p *pgPeer) handle(c *dist.Conn, msg etf.Term) {
 	if err := p.scope.Handle(msg); err != nil {
-		p.n.log.Debug("node: dropped a message to the pg scope", "peer", c.peer, "error", err)
+		p.n.log.Debug("node: dropped a message to the pg scope", "peer", c.Peer(), "error", err)
 	}
 }
 
 // monitor makes from monitor the local pid to under ref: nothing for the scope process, which lives as long as
 // the node; noproc at once for a member that is gone.
-func (p *pgPeer) monitor(c *conn, from, to etf.Pid, ref etf.Ref) {
+func (p *pgPeer) monitor(c *dist.Conn, from, to etf.Pid, ref etf.Ref) {
 	if to == p.scope.Pid() {
 		return
 	}
@@ -306,8 +306,8 @@ func (p *pgPeer) nodeDown(peer string) {
 // Send implements pg.Env: a SEND from the scope process when the node is connected.
 func (p *pgPeer) Send(to etf.Pid, msg etf.Term) {
 	if c := p.n.conn(to.Node); c != nil {
-		if err := c.sendTo(to, msg); err != nil {
-			p.n.log.Debug("node: pg message not sent", "peer", c.peer, "error", err)
+		if err := c.SendTo(to, msg); err != nil {
+			p.n.log.Debug("node: pg message not sent", "peer", c.Peer(), "error", err)
 		}
 	}
 }
@@ -315,8 +315,8 @@ func (p *pgPeer) Send(to etf.Pid, msg etf.Term) {
 // SendReg implements pg.Env: a REG_SEND from the scope process when the node is connected.
 func (p *pgPeer) SendReg(name, node etf.Atom, msg etf.Term) {
 	if c := p.n.conn(node); c != nil {
-		if err := c.send(etf.Tuple{opRegSend, p.scope.Pid(), etf.Atom(""), name}, msg, true); err != nil {
-			p.n.log.Debug("node: pg message not sent", "peer", c.peer, "error", err)
+		if err := c.SendName(p.scope.Pid(), name, msg); err != nil {
+			p.n.log.Debug("node: pg message not sent", "peer", c.Peer(), "error", err)
 		}
 	}
 }
@@ -331,19 +331,10 @@ func (p *pgPeer) Monitor(pid etf.Pid) {
 	p.mu.Lock()
 	p.scopeMon[ref] = pid
 	p.mu.Unlock()
-	if err := c.send(etf.Tuple{opMonitorP, p.scope.Pid(), pid, ref}, nil, false); err != nil {
-		p.n.log.Debug("node: pg monitor not sent", "peer", c.peer, "error", err)
+	if err := c.SendMonitor(p.scope.Pid(), pid, ref); err != nil {
+		p.n.log.Debug("node: pg monitor not sent", "peer", c.Peer(), "error", err)
 	}
 }
 
 // Nodes implements pg.Env: the nodes with a serving connection.
-func (p *pgPeer) Nodes() []etf.Atom {
-	p.n.connsMu.Lock()
-	defer p.n.connsMu.Unlock()
-	nodes := make([]etf.Atom, 0, len(p.n.conns))
-	for peer := range p.n.conns {
-		nodes = append(nodes, etf.Atom(peer))
-	}
-	slices.Sort(nodes)
-	return nodes
-}
+func (p *pgPeer) Nodes() []etf.Atom { return p.n.tr.Nodes() }

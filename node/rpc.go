@@ -4,8 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 
-	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -53,7 +53,7 @@ var rpcArity = map[etf.Atom]int{
 
 // rpcCall is an erpc call running as a pid of this node.
 type rpcCall struct {
-	conn      *conn
+	conn      *dist.Conn
 	from      etf.Pid
 	req       etf.Ref
 	cancel    context.CancelFunc
@@ -107,8 +107,8 @@ func mfa(m, f, a etf.Term) (etf.Atom, etf.Atom, []etf.Term, bool) {
 
 // handleRex serves rex's {call, M, F, A, GL} and {block_call, ...} calls, {cast, M, F, A, GL} casts and the
 // {Pid, features_request} the rpc module of a connecting node sends; false for a message it does not take.
-func (s *server) handleRex(c *conn, payload etf.Term) bool {
-	if from, req, ok := genCall(payload); ok {
+func (s *server) handleRex(c *dist.Conn, payload etf.Term) bool {
+	if from, req, ok := dist.GenCall(payload); ok {
 		t, ok := req.(etf.Tuple)
 		if !ok || len(t) != 5 || (t[0] != proto.AtomCall && t[0] != atomBlockCall) {
 			return false
@@ -122,13 +122,13 @@ func (s *server) handleRex(c *conn, payload etf.Term) bool {
 			if v, ok := s.builtin(m, f, args); ok {
 				reply = v
 			} else if r, ok := rpcRequest(m, f, args); ok {
-				reply, _ = s.p.Handle(c.ctx, proto.Caller{T: c.callers}, r)
+				reply, _ = s.p.Handle(c.Context(), proto.Caller{T: c.Callers()}, r)
 			} else {
 				reason, stack := undef(m, f, args)
 				reply = etf.Tuple{atomBadrpc, etf.Tuple{atomExit, etf.Tuple{reason, stack}}}
 			}
-			if err := c.reply(from, reply); err != nil {
-				s.n.log.Warn("node: rpc reply not sent", "peer", c.peer, "error", err)
+			if err := c.Reply(from, reply); err != nil {
+				s.n.log.Warn("node: rpc reply not sent", "peer", c.Peer(), "error", err)
 			}
 		})
 		return true
@@ -139,15 +139,16 @@ func (s *server) handleRex(c *conn, payload etf.Term) bool {
 	}
 	if pid, ok := t[0].(etf.Pid); ok && t[1] == atomFeaturesRequest {
 		reply := etf.Tuple{atomFeaturesReply, etf.Atom(s.n.name), etf.List{atomErpc}}
-		if err := c.sendTo(pid, reply); err != nil {
-			s.n.log.Debug("node: features_reply not sent", "peer", c.peer, "error", err)
+		if err := c.SendTo(pid, reply); err != nil {
+			s.n.log.Debug("node: features_reply not sent", "peer", c.Peer(), "error", err)
 		}
 		return true
 	}
-	if t[0] != atomGenCast {
+	req, ok := dist.GenCast(payload)
+	if !ok {
 		return false
 	}
-	cast, ok := t[1].(etf.Tuple)
+	cast, ok := req.(etf.Tuple)
 	if !ok || len(cast) != 5 || cast[0] != atomCast {
 		return false
 	}
@@ -158,78 +159,52 @@ func (s *server) handleRex(c *conn, payload etf.Term) bool {
 }
 
 // cast runs hornbeam_hooks:F(Args...) for rpc:cast and erpc:cast; the result goes nowhere.
-func (s *server) cast(c *conn, m, f etf.Atom, args []etf.Term) {
+func (s *server) cast(c *dist.Conn, m, f etf.Atom, args []etf.Term) {
 	r, ok := rpcRequest(m, f, args)
 	if !ok {
-		s.n.log.Info("node: cast to an undefined function", "peer", c.peer, "module", m, "function", f)
+		s.n.log.Info("node: cast to an undefined function", "peer", c.Peer(), "module", m, "function", f)
 		return
 	}
-	s.spawn(func() { s.p.Handle(c.ctx, proto.Caller{T: c.callers}, r) })
+	s.spawn(func() { s.p.Handle(c.Context(), proto.Caller{T: c.Callers()}, r) })
 }
 
-// spawnRequest serves SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}: erpc's calls and
-// casts run here, any other spawn goes to ergo (which spawns processes registered with ProvideRemoteSpawn
-// and answers notsup for the rest).
-func (c *conn) spawnRequest(r *ctlReader, payload etf.Term) error {
-	req, from, opts := r.ref(1), r.pid(2), r.term(5)
-	t, ok := r.term(4).(etf.Tuple)
-	if r.err != nil {
-		return r.err
-	}
-	args, ok2 := etf.Elems(payload)
-	if !ok || len(t) != 3 || !ok2 {
-		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
-	}
-	m, ok1 := t[0].(etf.Atom)
-	f, ok2 := t[1].(etf.Atom)
-	if !ok1 || !ok2 {
-		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), etf.Atom("badarg")}, nil, false)
-	}
-	optList, _ := etf.Elems(opts)
+// spawnRequest serves the SPAWN_REQUESTs of erpc (a dist.SpawnFunc): erpc:execute_call/4 and
+// erpc:execute_cast/3 run here, an erlang:apply of a fun is answered notsup; any other spawn is left to ergo.
+func (s *server) spawnRequest(c *dist.Conn, req etf.Ref, from etf.Pid, m, f etf.Atom, args, opts []etf.Term) (bool, error) {
 	if m == atomErpc && f == atomExecuteCall && len(args) == 4 && appliesFun(args[1], args[2], args[3]) {
-		return c.send(etf.Tuple{opSpawnReply, req, from, int64(0), atomNotsup}, nil, false)
+		return true, c.SendSpawnReply(req, from, 0, atomNotsup)
 	}
 	if m == atomErpc && ((f == atomExecuteCall && len(args) == 4) || (f == atomExecuteCast && len(args) == 3)) {
-		return c.n.srv.erpc(c, req, from, f, args, optList)
+		return true, s.erpc(c, req, from, f, args, opts)
 	}
-	name := ""
-	for _, o := range optList {
-		if ot, ok := o.(etf.Tuple); ok && len(ot) == 2 && ot[0] == etf.Atom("name") {
-			if a, ok := ot[1].(etf.Atom); ok {
-				name = string(a)
-			}
-		}
-	}
-	return c.router.RouteSpawnRequest(c.n.name, string(m), gen.RemoteSpawnRequest{
-		From: from, Ref: req, Options: gen.RemoteSpawnOptions{Name: name, Function: string(f)},
-	}, args...)
+	return false, nil
 }
 
 // erpc runs erpc:execute_call/4 or execute_cast/3 as a pid of this node and answers SPAWN_REPLY at once.
-func (s *server) erpc(c *conn, req etf.Ref, from etf.Pid, f etf.Atom, args []etf.Term, opts []etf.Term) error {
+func (s *server) erpc(c *dist.Conn, req etf.Ref, from etf.Pid, f etf.Atom, args []etf.Term, opts []etf.Term) error {
 	var flags int64
 	rc := &rpcCall{conn: c, from: from, req: req}
 	for _, o := range opts {
 		switch {
 		case o == atomMonitor:
-			flags |= spawnFlagMonitor
+			flags |= dist.SpawnFlagMonitor
 		case o == atomLink:
-			flags |= spawnFlagLink
+			flags |= dist.SpawnFlagLink
 		default:
 			if ot, ok := o.(etf.Tuple); ok && len(ot) == 2 && ot[0] == atomMonitor {
-				flags |= spawnFlagMonitor
+				flags |= dist.SpawnFlagMonitor
 			}
 		}
 	}
-	rc.monitored.Store(flags&spawnFlagMonitor != 0)
-	rc.linked = flags&spawnFlagLink != 0
+	rc.monitored.Store(flags&dist.SpawnFlagMonitor != 0)
+	rc.linked = flags&dist.SpawnFlagLink != 0
 	pid := etf.Pid{Node: etf.Atom(s.n.name), ID: rpcPidSerial<<32 | s.rpcSeq.Add(1), Creation: s.pid.Creation}
 	var ctx context.Context
-	ctx, rc.cancel = context.WithCancel(c.ctx)
+	ctx, rc.cancel = context.WithCancel(c.Context())
 	s.mu.Lock()
 	s.calls[pid] = rc
 	s.mu.Unlock()
-	if err := c.send(etf.Tuple{opSpawnReply, req, from, flags, pid}, nil, false); err != nil {
+	if err := c.SendSpawnReply(req, from, flags, pid); err != nil {
 		s.endCall(pid, rc)
 		return err
 	}
@@ -249,7 +224,7 @@ func (s *server) erpc(c *conn, req etf.Ref, from etf.Pid, f etf.Atom, args []etf
 }
 
 // executeCall runs erpc:execute_call(Res, M, F, A) and returns the exit reason that carries its result.
-func (s *server) executeCall(ctx context.Context, c *conn, args []etf.Term) etf.Term {
+func (s *server) executeCall(ctx context.Context, c *dist.Conn, args []etf.Term) etf.Term {
 	res := args[0]
 	m, f, a, ok := mfa(args[1], args[2], args[3])
 	if !ok {
@@ -263,7 +238,7 @@ func (s *server) executeCall(ctx context.Context, c *conn, args []etf.Term) etf.
 		reason, stack := undef(m, f, a)
 		return etf.Tuple{res, proto.AtomError, reason, stack}
 	}
-	reply, _ := s.p.Handle(ctx, proto.Caller{T: c.callers}, r)
+	reply, _ := s.p.Handle(ctx, proto.Caller{T: c.Callers()}, r)
 	if ctx.Err() != nil {
 		return atomKilled
 	}
@@ -272,15 +247,15 @@ func (s *server) executeCall(ctx context.Context, c *conn, args []etf.Term) etf.
 
 // exitCall sends the end of the erpc call pid to its caller: MONITOR_P_EXIT when it monitors the call, EXIT
 // when they are linked.
-func (s *server) exitCall(c *conn, pid etf.Pid, rc *rpcCall, reason etf.Term) {
+func (s *server) exitCall(c *dist.Conn, pid etf.Pid, rc *rpcCall, reason etf.Term) {
 	if rc.monitored.Load() {
-		if err := c.send(etf.Tuple{opMonitorPExit, pid, rc.from, rc.req, reason}, nil, false); err != nil {
-			s.n.log.Debug("node: erpc result not sent", "peer", c.peer, "error", err)
+		if err := c.SendMonitorExit(pid, rc.from, rc.req, reason); err != nil {
+			s.n.log.Debug("node: erpc result not sent", "peer", c.Peer(), "error", err)
 		}
 	}
 	if rc.linked {
-		if err := c.send(etf.Tuple{opExit, pid, rc.from, reason}, nil, false); err != nil {
-			s.n.log.Debug("node: erpc exit not sent", "peer", c.peer, "error", err)
+		if err := c.SendExit(pid, rc.from, reason); err != nil {
+			s.n.log.Debug("node: erpc exit not sent", "peer", c.Peer(), "error", err)
 		}
 	}
 }
@@ -313,13 +288,13 @@ func (s *server) killCall(to etf.Pid) {
 }
 
 // monitorCall makes from monitor the erpc call to under ref; a call that has ended answers noproc at once.
-func (s *server) monitorCall(c *conn, from, to etf.Pid, ref etf.Ref) {
+func (s *server) monitorCall(c *dist.Conn, from, to etf.Pid, ref etf.Ref) {
 	if rc := s.call(to); rc != nil && rc.from == from && rc.req == ref {
 		rc.monitored.Store(true)
 		return
 	}
-	if err := c.send(etf.Tuple{opMonitorPExit, to, from, ref, atomNoproc}, nil, false); err != nil {
-		s.n.log.Debug("node: noproc not sent", "peer", c.peer, "error", err)
+	if err := c.SendMonitorExit(to, from, ref, atomNoproc); err != nil {
+		s.n.log.Debug("node: noproc not sent", "peer", c.Peer(), "error", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -72,35 +73,35 @@ func (s *server) spawn(f func()) {
 }
 
 // handleRemote takes a message a peer sent to hornbeam_hooks. A $gen_call runs on the connection's reader (see
-// conn.runCall) and its reply goes straight onto the connection; an execute of a hook that answers from a
+// dist.Conn.RunCall) and its reply goes straight onto the connection; an execute of a hook that answers from a
 // goroutine of its own (a Python worker's) is only started there, and that goroutine writes the reply, so the
 // reader goes back to reading at once.
-func (s *server) handleRemote(c *conn, from etf.Pid, payload etf.Term) {
-	f, req, ok := genCall(payload)
+func (s *server) handleRemote(c *dist.Conn, from etf.Pid, payload etf.Term) {
+	f, req, ok := dist.GenCall(payload)
 	if !ok {
 		s.handleInfo(payload)
 		return
 	}
-	cl := proto.Caller{Pid: from, T: c.callers}
+	cl := proto.Caller{Pid: from, T: c.Callers()}
 	if ft, ok := f.(etf.Tuple); ok && len(ft) == 2 {
 		if pid, ok := ft[0].(etf.Pid); ok {
 			cl.Pid = pid
 		}
 	}
-	c.runCall(func(flush bool) {
-		c.load.Deferred.Add(1)
-		reply, then, deferred := s.p.HandleDeferred(c.readerCtx, cl, req, func(reply etf.Term) {
-			c.load.Deferred.Add(-1)
-			if err := c.reply(f, reply); err != nil {
-				s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
+	c.RunCall(func(flush bool) {
+		c.Load().Deferred.Add(1)
+		reply, then, deferred := s.p.HandleDeferred(c.InlineContext(), cl, req, func(reply etf.Term) {
+			c.Load().Deferred.Add(-1)
+			if err := c.Reply(f, reply); err != nil {
+				s.n.log.Warn("node: reply not sent", "peer", c.Peer(), "error", err)
 			}
 		})
 		if deferred {
 			return
 		}
-		c.load.Deferred.Add(-1)
-		if err := c.replyFlush(f, reply, flush); err != nil {
-			s.n.log.Warn("node: reply not sent", "peer", c.peer, "error", err)
+		c.Load().Deferred.Add(-1)
+		if err := c.ReplyFlush(f, reply, flush); err != nil {
+			s.n.log.Warn("node: reply not sent", "peer", c.Peer(), "error", err)
 			return
 		}
 		if then != nil {
@@ -128,8 +129,8 @@ func (s *server) monitorDown(ref etf.Ref, reason etf.Term) bool {
 
 // peerDown releases what callers on c's peer held, stops the erpc calls it made, and unregisters the Erlang
 // handlers that lived there.
-func (s *server) peerDown(c *conn) {
-	s.p.Gone(c.callers)
+func (s *server) peerDown(c *dist.Conn) {
+	s.p.Gone(c.Callers())
 	s.mu.Lock()
 	for _, rc := range s.calls {
 		if rc.conn == c {
@@ -138,7 +139,7 @@ func (s *server) peerDown(c *conn) {
 	}
 	var handlers []etf.Ref
 	for mon, h := range s.handlers {
-		if h.server.Node == etf.Atom(c.peer) {
+		if h.server.Node == etf.Atom(c.Peer()) {
 			handlers = append(handlers, mon)
 		}
 	}
@@ -147,33 +148,6 @@ func (s *server) peerDown(c *conn) {
 		s.handlerDown(mon, atomNoconnection)
 	}
 }
-
-// remoteCallers is the proto.Transport of the callers on one connection's peer: they are monitored with
-// MONITOR_P from hornbeam_hooks.
-type remoteCallers struct{ c *conn }
-
-// Send sends msg to the caller to on the peer.
-func (r *remoteCallers) Send(to etf.Pid, msg etf.Term) error { return r.c.sendTo(to, msg) }
-
-// Monitor names the monitor Watch sets up.
-func (r *remoteCallers) Monitor(etf.Pid) etf.Ref { return r.c.n.makeRef() }
-
-// Watch asks the peer to tell hornbeam_hooks when pid exits (MONITOR_P).
-func (r *remoteCallers) Watch(pid etf.Pid, ref etf.Ref) {
-	if err := r.c.send(etf.Tuple{opMonitorP, r.c.n.srv.pid, pid, ref}, nil, false); err != nil {
-		r.c.n.log.Warn("node: cannot monitor a caller", "caller", pid, "error", err)
-	}
-}
-
-// Demonitor removes the monitor (DEMONITOR_P).
-func (r *remoteCallers) Demonitor(pid etf.Pid, ref etf.Ref) {
-	if err := r.c.send(etf.Tuple{opDemonitorP, r.c.n.srv.pid, pid, ref}, nil, false); err != nil {
-		r.c.n.log.Debug("node: demonitor not sent", "caller", pid, "error", err)
-	}
-}
-
-// Context is the connection's: streams to the peer end with it.
-func (r *remoteCallers) Context() context.Context { return r.c.ctx }
 
 // localCallers is the proto.Transport of the local ergo processes that call hornbeam_hooks: ergo monitors
 // them for hooksProcess.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -47,13 +48,13 @@ func (n *Node) Expose(appPath, name string) error {
 			{Key: etf.Atom("registered"), Value: registered},
 		}
 	}
-	svc := nameService{lasting: true, message: func(c *conn, _ etf.Pid, msg etf.Term) (bool, error) {
-		if !sysMessage(c, msg, etf.Atom(name), etf.Atom(name), status) {
+	svc := dist.NameService{Lasting: true, Message: func(c *dist.Conn, _ etf.Pid, msg etf.Term) (bool, error) {
+		if !n.sysMessage(c, msg, etf.Atom(name), etf.Atom(name), status) {
 			n.serveService(c, appPath, msg)
 		}
 		return true, nil
 	}}
-	if !n.served.serveNewName(etf.Atom(name), svc) {
+	if !n.served.ServeNewName(etf.Atom(name), svc) {
 		return fmt.Errorf("node: expose %s as %q: the name is taken", appPath, name)
 	}
 	return nil
@@ -74,36 +75,36 @@ func (n *Node) ExposeHandler(appPath, name string, h hooks.Handler, opts ...hook
 
 // serveService answers msg, sent to the service of appPath on c's peer: a $gen_call gets its reply and a
 // $gen_cast runs; both run on the reader, under the watchdog, as hornbeam_hooks calls do.
-func (n *Node) serveService(c *conn, appPath string, msg etf.Term) {
-	if from, req, ok := genCall(msg); ok {
-		c.runCall(func(flush bool) {
+func (n *Node) serveService(c *dist.Conn, appPath string, msg etf.Term) {
+	if from, req, ok := dist.GenCall(msg); ok {
+		c.RunCall(func(flush bool) {
 			reply, _ := n.runService(c, appPath, req)
-			if err := c.replyFlush(from, reply, flush); err != nil {
-				n.log.Debug("node: reply not sent", "peer", c.peer, "error", err)
+			if err := c.ReplyFlush(from, reply, flush); err != nil {
+				n.log.Debug("node: reply not sent", "peer", c.Peer(), "error", err)
 			}
 		})
 		return
 	}
-	if req, ok := genCast(msg); ok {
-		c.runCall(func(bool) {
+	if req, ok := dist.GenCast(msg); ok {
+		c.RunCall(func(bool) {
 			if reply, failed := n.runService(c, appPath, req); failed {
 				kind := hooks.FromReason(reply.(etf.Tuple)[1]).Kind
-				n.log.Warn("node: a cast to a service failed", "peer", c.peer, "app_path", appPath, "kind", kind)
+				n.log.Warn("node: a cast to a service failed", "peer", c.Peer(), "app_path", appPath, "kind", kind)
 			}
 		})
 		return
 	}
-	n.log.Debug("node: dropped a message to a service", "peer", c.peer, "app_path", appPath)
+	n.log.Debug("node: dropped a message to a service", "peer", c.Peer(), "app_path", appPath)
 }
 
 // runService runs the request of a call or cast to the service of appPath through the protocol's execute and
 // returns the reply: the hook's value, or {error, Reason} with failed set.
-func (n *Node) runService(c *conn, appPath string, req etf.Term) (reply etf.Term, failed bool) {
+func (n *Node) runService(c *dist.Conn, appPath string, req etf.Term) (reply etf.Term, failed bool) {
 	call, err := serviceCall(appPath, req)
 	if err != nil {
 		return hooks.Reply(nil, err), true
 	}
-	reply, _ = n.srv.p.Serve(c.readerCtx, proto.Caller{}, proto.Request{Op: proto.AtomExecute, Call: call, Term: req})
+	reply, _ = n.srv.p.Serve(c.InlineContext(), proto.Caller{}, proto.Request{Op: proto.AtomExecute, Call: call, Term: req})
 	if t, ok := reply.(etf.Tuple); ok && len(t) == 2 && t[0] == proto.AtomOK {
 		return t[1], false
 	}
@@ -133,13 +134,4 @@ func serviceCall(appPath string, req etf.Term) (hooks.Call, error) {
 		call.Args = []etf.Term{}
 	}
 	return call, nil
-}
-
-// genCast reads {'$gen_cast', Req}.
-func genCast(msg etf.Term) (etf.Term, bool) {
-	t, ok := msg.(etf.Tuple)
-	if !ok || len(t) != 2 || t[0] != atomGenCast {
-		return nil, false
-	}
-	return t[1], true
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"github.com/hornbeam-go/hornbeam/etf"
+	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -26,10 +27,10 @@ var (
 // summary map get_state answers and get_status shows, and is called on the connection's reader, so it must be
 // quick. get_state and get_status are answered as a gen_server would; any other request (suspend, resume,
 // replace_state, change_code, debug) with {error, {unknown_system_msg, Request}}, which sys returns or raises
-// at once. Name services call it first in their message func:
+// at once. Name services call it first in their Message func:
 //
-//	if sysMessage(c, msg, name, self, state) { return true, nil }
-func sysMessage(c *conn, msg etf.Term, name etf.Atom, self etf.Term, state func() etf.Map) bool {
+//	if n.sysMessage(c, msg, name, self, state) { return true, nil }
+func (n *Node) sysMessage(c *dist.Conn, msg etf.Term, name etf.Atom, self etf.Term, state func() etf.Map) bool {
 	t, ok := msg.(etf.Tuple)
 	if !ok || len(t) != 3 || t[0] != atomSystem {
 		return false
@@ -42,7 +43,7 @@ func sysMessage(c *conn, msg etf.Term, name etf.Atom, self etf.Term, state func(
 		reply = etf.Tuple{atomStatus, self, etf.Tuple{atomModule, etf.Atom("gen_server")}, etf.List{
 			etf.List{}, atomRunning, self, etf.List{},
 			etf.List{
-				etf.Tuple{atomHeader, etf.Charlist("Status for " + string(name) + " on " + c.n.name)},
+				etf.Tuple{atomHeader, etf.Charlist("Status for " + string(name) + " on " + n.name)},
 				etf.Tuple{atomData, etf.List{
 					etf.Tuple{etf.Charlist("Status"), atomRunning},
 					etf.Tuple{etf.Charlist("Parent"), self},
@@ -54,8 +55,8 @@ func sysMessage(c *conn, msg etf.Term, name etf.Atom, self etf.Term, state func(
 	default:
 		reply = etf.Tuple{proto.AtomError, etf.Tuple{atomUnknownSystemMsg, t[2]}}
 	}
-	if err := c.reply(t[1], reply); err != nil {
-		c.warn("node: sys reply not sent", "error", err)
+	if err := c.Reply(t[1], reply); err != nil {
+		c.Warn("node: sys reply not sent", "error", err)
 	}
 	return true
 }
@@ -63,9 +64,7 @@ func sysMessage(c *conn, msg etf.Term, name etf.Atom, self etf.Term, state func(
 // status is hornbeam_hooks's state for sys: what the node serves and holds.
 func (s *server) status() etf.Map {
 	callers, tasks, streams := s.p.Held()
-	s.n.connsMu.Lock()
-	peers := len(s.n.conns)
-	s.n.connsMu.Unlock()
+	peers := len(s.n.tr.Nodes())
 	return etf.Map{
 		{Key: etf.Atom("node"), Value: etf.Atom(s.n.name)},
 		{Key: etf.Atom("hooks"), Value: int64(len(s.eng.All()))},

@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	"encoding/binary"
@@ -50,10 +50,12 @@ const (
 	opUnlinkIDAck        = 36
 )
 
-// SPAWN_REPLY flag bits.
+// SPAWN_REPLY flag bits (Conn.SendSpawnReply).
 const (
-	spawnFlagLink    = 1
-	spawnFlagMonitor = 2
+	// SpawnFlagLink: the spawned process is linked to its parent.
+	SpawnFlagLink = 1
+	// SpawnFlagMonitor: the parent monitors the spawned process.
+	SpawnFlagMonitor = 2
 )
 
 // Frame buffers up to pooledFrameCap bytes return to framePool; bigger ones are left to the collector.
@@ -71,8 +73,9 @@ var framePool = sync.Pool{New: func() any {
 // allocate a new one.
 var holderPool = sync.Pool{New: func() any { return new([]byte) }}
 
-// takeFrame returns an empty buffer with room for at least n bytes.
-func takeFrame(n int) []byte {
+// TakeFrame returns an empty buffer from the frame pool with room for at least n bytes: the reader reads each
+// packet into one, and Conn.HandlePacket gives it back.
+func TakeFrame(n int) []byte {
 	if n > pooledFrameCap {
 		return make([]byte, 0, n)
 	}
@@ -116,7 +119,7 @@ const bigBinary = 64 << 10
 
 // encodeFrame builds one length-prefixed pass-through packet: control, then payload when hasPayload is set.
 func encodeFrame(control etf.Tuple, payload etf.Term, hasPayload bool) (frame, error) {
-	b := takeFrame(initialFrameCap)
+	b := TakeFrame(initialFrameCap)
 	b = append(b, 0, 0, 0, 0, typePassThrough)
 	b, err := etf.AppendEncode(b, control)
 	if err != nil {

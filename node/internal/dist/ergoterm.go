@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	ergoetf "github.com/ergo-services/ergo/etf"
@@ -10,10 +10,10 @@ import (
 // gives, the proper list [alias, Ref], and replies with its own types (etf.ListImproper for that tag, etf.Map,
 // etf.String). These two adapters translate at the boundary between the wire and ergo processes.
 
-// toErgo rewrites the From tag of a $gen_call bound for an ergo process into ergo's shape; any other message
+// ToErgo rewrites the From tag of a $gen_call bound for an ergo process into ergo's shape; any other message
 // passes unchanged.
-func toErgo(msg etf.Term) etf.Term {
-	from, req, ok := genCall(msg)
+func ToErgo(msg etf.Term) etf.Term {
+	from, req, ok := GenCall(msg)
 	if !ok {
 		return msg
 	}
@@ -25,7 +25,7 @@ func toErgo(msg etf.Term) etf.Term {
 	if !ok {
 		return msg
 	}
-	return etf.Tuple{atomGenCall, etf.Tuple{f[0], etf.List{atomAlias, ref}}, req}
+	return etf.Tuple{AtomGenCall, etf.Tuple{f[0], etf.List{atomAlias, ref}}, req}
 }
 
 // fromErgo converts the ergo-only types in a term an ergo process sends into this module's terms.

@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	"errors"
@@ -11,29 +11,39 @@ import (
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
-var (
-	atomGenCall = etf.Atom("$gen_call")
-	atomGenCast = etf.Atom("$gen_cast")
-	atomAlias   = etf.Atom("alias")
+// The atoms of gen_server's messages: {'$gen_call', From, Req} and {'$gen_cast', Req}.
+const (
+	// AtomGenCall tags a gen_server call.
+	AtomGenCall = etf.Atom("$gen_call")
+	// AtomGenCast tags a gen_server cast.
+	AtomGenCast = etf.Atom("$gen_cast")
 )
 
-// handlePacket decodes one packet and acts on it. A packet that does not decode is logged and dropped; the
-// stream stays in step because the reader has already taken the whole packet off it.
-func (c *conn) handlePacket(b []byte) {
+var (
+	atomAlias  = etf.Atom("alias")
+	atomBadarg = etf.Atom("badarg")
+	atomNormal = etf.Atom("normal")
+	atomName   = etf.Atom("name")
+)
+
+// HandlePacket decodes one packet, as the reader took it off the link without its length header, and acts on
+// it; b comes from TakeFrame and goes back to the pool. A packet that does not decode is logged and dropped;
+// the stream stays in step because the reader has already taken the whole packet off it.
+func (c *Conn) HandlePacket(b []byte) {
 	defer releaseFrame(b)
 	if b[0] != typePassThrough {
-		c.warn("node: dropped a packet of unknown type", "type", b[0])
+		c.Warn("node: dropped a packet of unknown type", "type", b[0])
 		return
 	}
 	c.load.Packets++
-	if op, ok := monitorsServedName(b, c.n.served.lasting); ok {
+	if op, ok := monitorsServedName(b, c.t.served.lasting); ok {
 		c.load.CountCaller(op == opMonitorP)
 		return
 	}
 	dec := c.decoder(b)
 	ctl, op, n, err := decodeControl(dec, b)
 	if err != nil {
-		c.warn("node: dropped a packet", "error", err)
+		c.Warn("node: dropped a packet", "error", err)
 		return
 	}
 	var payload etf.Term
@@ -45,24 +55,24 @@ func (c *conn) handlePacket(b []byte) {
 		}
 	}
 	if err := c.dispatch(op, ctl, payload); errors.Is(err, lib.ErrProcessUnknown) {
-		c.n.log.Debug("node: dropped a message to an unknown process", "peer", c.peer, "control", brief(ctl))
+		c.t.log.Debug("node: dropped a message to an unknown process", "peer", c.peer, "control", brief(ctl))
 	} else if err != nil {
-		c.warn("node: dropped a control message", "control", brief(ctl), "error", err)
+		c.Warn("node: dropped a control message", "control", brief(ctl), "error", err)
 	}
 }
 
 // decoder decodes the terms of one packet; a compressed one may inflate to Options.MaxInflatedSize. Binaries
 // of a packet bigger than pooledFrameCap share its buffer (such buffers never return to the pool), so a 10 MB
 // binary is not copied twice.
-func (c *conn) decoder(packet []byte) etf.DecodeOptions {
-	return etf.DecodeOptions{MaxSize: c.n.opts.MaxInflatedSize, AliasBinaries: len(packet) > pooledFrameCap}
+func (c *Conn) decoder(packet []byte) etf.DecodeOptions {
+	return etf.DecodeOptions{MaxSize: c.t.cfg.MaxInflatedSize, AliasBinaries: len(packet) > pooledFrameCap}
 }
 
 // genCallFrom reads From out of a message that starts {'$gen_call', From, ...}, even when what follows From
 // does not decode.
 func genCallFrom(msg []byte) (etf.Term, bool) {
 	head, ok := etf.DecodeTupleHead(msg, 3, 2)
-	if !ok || head[0] != atomGenCall {
+	if !ok || head[0] != AtomGenCall {
 		return nil, false
 	}
 	return head[1], true
@@ -91,15 +101,15 @@ const oversizedHead = 64 << 10
 
 // oversized answers a packet of size bytes, above the limit, of which head is the start: it is dropped, and a
 // $gen_call whose control message and From lie within head is answered {error, {badterm, Detail}}.
-func (c *conn) oversized(head []byte, size int) {
-	err := fmt.Errorf("node: a message of %d bytes exceeds the limit of %d", size, c.n.opts.MaxMessageSize)
+func (c *Conn) oversized(head []byte, size int) {
+	err := fmt.Errorf("node: a message of %d bytes exceeds the limit of %d", size, c.t.cfg.MaxMessageSize)
 	if head[0] != typePassThrough {
-		c.warn("node: dropped an oversized packet", "error", err)
+		c.Warn("node: dropped an oversized packet", "error", err)
 		return
 	}
 	_, op, n, cerr := decodeControl(etf.DecodeOptions{}, head)
 	if cerr != nil {
-		c.warn("node: dropped an oversized packet", "error", err)
+		c.Warn("node: dropped an oversized packet", "error", err)
 		return
 	}
 	c.badPayload(op, head[1+n:], err)
@@ -107,20 +117,20 @@ func (c *conn) oversized(head []byte, size int) {
 
 // badPayload logs a message that does not decode and, when it is a $gen_call whose From still reads, answers
 // the caller {error, {badterm, Detail}} so it does not wait out its timeout.
-func (c *conn) badPayload(op int, payload []byte, err error) {
-	c.warn("node: dropped a message that does not decode", "op", op, "error", err)
+func (c *Conn) badPayload(op int, payload []byte, err error) {
+	c.Warn("node: dropped a message that does not decode", "op", op, "error", err)
 	switch op {
 	case opSend, opSendTT, opRegSend, opRegSendTT, opSendSender, opSendSenderTT, opAliasSend, opAliasSendTT:
 	default:
 		return
 	}
 	if from, ok := genCallFrom(payload); ok {
-		c.reply(from, proto.Badterm(err))
+		c.Reply(from, proto.Badterm(err))
 	}
 }
 
 // dispatch acts on one decoded control message.
-func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
+func (c *Conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 	r := ctlReader{t: ctl}
 	switch op {
 	case opSend, opSendTT:
@@ -146,7 +156,7 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 		if r.err != nil {
 			return r.err
 		}
-		return c.route(func() error { return c.router.RouteSendAlias(from, etf.Alias(alias), toErgo(payload)) })
+		return c.route(func() error { return c.router.RouteSendAlias(from, etf.Alias(alias), ToErgo(payload)) })
 	case opLink:
 		from, to := r.pid(1), r.pid(2)
 		if r.err != nil {
@@ -225,35 +235,35 @@ func (c *conn) dispatch(op int, ctl etf.Tuple, payload etf.Term) error {
 }
 
 // deliver hands a message sent to a local pid to the service of the pid (served.go) or to ergo.
-func (c *conn) deliver(from, to etf.Pid, payload etf.Term) error {
-	if svc := c.n.served.pid(to); svc != nil && svc.message != nil && svc.message(c, from, to, payload) {
+func (c *Conn) deliver(from, to etf.Pid, payload etf.Term) error {
+	if svc := c.t.served.Pid(to); svc != nil && svc.Message != nil && svc.Message(c, from, to, payload) {
 		return nil
 	}
-	return c.route(func() error { return c.router.RouteSend(from, to, toErgo(payload)) })
+	return c.route(func() error { return c.router.RouteSend(from, to, ToErgo(payload)) })
 }
 
 // deliverReg hands a message sent to a registered name to the service of the name (served.go) or to ergo.
-func (c *conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
-	if svc := c.n.served.name(name); svc != nil {
-		if taken, err := svc.message(c, from, payload); taken {
+func (c *Conn) deliverReg(from etf.Pid, name etf.Atom, payload etf.Term) error {
+	if svc := c.t.served.Name(name); svc != nil {
+		if taken, err := svc.Message(c, from, payload); taken {
 			return err
 		}
 	}
 	err := c.route(func() error {
-		return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.n.name}, toErgo(payload))
+		return c.router.RouteSendReg(from, gen.ProcessID{Name: string(name), Node: c.t.cfg.Node}, ToErgo(payload))
 	})
 	if errors.Is(err, lib.ErrProcessUnknown) {
 		// As on a BEAM node, a message to a name nobody has is dropped without a word: pg scopes, for one,
 		// send discover to every connected node, whether it runs the scope or not.
-		c.n.log.Debug("node: dropped a message to an unregistered name", "peer", c.peer, "name", name)
+		c.t.log.Debug("node: dropped a message to an unregistered name", "peer", c.peer, "name", name)
 		return nil
 	}
 	return err
 }
 
 // link links (on) or unlinks the remote pid from and the local pid to, through the service of to or ergo.
-func (c *conn) link(from, to etf.Pid, on bool) error {
-	if svc := c.n.served.pid(to); svc != nil && svc.link != nil && svc.link(c, from, to, on) {
+func (c *Conn) link(from, to etf.Pid, on bool) error {
+	if svc := c.t.served.Pid(to); svc != nil && svc.Link != nil && svc.Link(c, from, to, on) {
 		return nil
 	}
 	if on {
@@ -267,7 +277,7 @@ const mailboxWait = 5 * time.Second
 
 // route delivers a message to an ergo process. While the process's mailbox is full it retries, holding up this
 // connection's reader and so the peer's sends (back-pressure), for up to mailboxWait.
-func (c *conn) route(deliver func() error) error {
+func (c *Conn) route(deliver func() error) error {
 	deadline := time.Now().Add(mailboxWait)
 	backoff := 50 * time.Microsecond
 	for {
@@ -289,51 +299,47 @@ func (c *conn) route(deliver func() error) error {
 // exitSignal routes an exit signal: one that reaches a served pid goes to its service (an erpc call stops), a
 // link exit goes to ergo's router, and an exit/2 other than normal ends the ergo process it names (ergo
 // processes do not trap exits).
-func (c *conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
-	if svc := c.n.served.pid(to); svc != nil && svc.exit != nil && svc.exit(c, from, to, reason) {
+func (c *Conn) exitSignal(link bool, from, to etf.Pid, reason etf.Term) error {
+	if svc := c.t.served.Pid(to); svc != nil && svc.Exit != nil && svc.Exit(c, from, to, reason) {
 		return nil
 	}
 	if link {
-		return c.router.RouteExit(to, from, reasonString(reason))
+		return c.router.RouteExit(to, from, ReasonString(reason))
 	}
-	if reason == etf.Atom("normal") {
+	if reason == atomNormal {
 		return nil
 	}
-	p := c.n.ergo.ProcessByPid(to)
-	if p == nil {
-		return nil
-	}
-	return p.Exit(reasonString(reason))
+	return c.t.cfg.Exit(to, reason)
 }
 
 // monitor sets up a monitor by the remote pid from on a local pid or name.
-func (c *conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
+func (c *Conn) monitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 	switch t := target.(type) {
 	case etf.Pid:
-		if svc := c.n.served.pid(t); svc != nil && svc.monitor != nil && svc.monitor(c, from, t, ref) {
+		if svc := c.t.served.Pid(t); svc != nil && svc.Monitor != nil && svc.Monitor(c, from, t, ref) {
 			return nil
 		}
 		return c.router.RouteMonitor(from, t, ref)
 	case etf.Atom:
-		if svc := c.n.served.name(t); svc != nil && svc.lasting {
+		if svc := c.t.served.Name(t); svc != nil && svc.Lasting {
 			// The name lives as long as the node, and the node's end closes the connection, which the peer
 			// reports as noconnection: no table is needed for these monitors.
 			return nil
 		}
-		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.n.name}, ref)
+		return c.router.RouteMonitorReg(from, gen.ProcessID{Name: string(t), Node: c.t.cfg.Node}, ref)
 	}
 	return fmt.Errorf("node: cannot monitor %s", brief(target))
 }
 
 // demonitor removes a monitor set up by monitor.
-func (c *conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
+func (c *Conn) demonitor(from etf.Pid, target etf.Term, ref etf.Ref) error {
 	switch t := target.(type) {
 	case etf.Pid:
-		if svc := c.n.served.pid(t); svc != nil && svc.demonitor != nil && svc.demonitor(c, from, t, ref) {
+		if svc := c.t.served.Pid(t); svc != nil && svc.Demonitor != nil && svc.Demonitor(c, from, t, ref) {
 			return nil
 		}
 	case etf.Atom:
-		if svc := c.n.served.name(t); svc != nil && svc.lasting {
+		if svc := c.t.served.Name(t); svc != nil && svc.Lasting {
 			return nil
 		}
 	}
@@ -370,36 +376,36 @@ func monitorsServedName(packet []byte, lasting func(name []byte) bool) (int, boo
 
 // monitorExit delivers the end of a remote process that watcher, a local pid, monitored: to the service of
 // watcher when Go code serves it, else to ergo.
-func (c *conn) monitorExit(terminated, watcher etf.Term, ref etf.Ref, reason etf.Term) error {
+func (c *Conn) monitorExit(terminated, watcher etf.Term, ref etf.Ref, reason etf.Term) error {
 	if to, ok := watcher.(etf.Pid); ok {
-		if svc := c.n.served.pid(to); svc != nil && svc.down != nil && svc.down(c, terminated, ref, reason) {
+		if svc := c.t.served.Pid(to); svc != nil && svc.Down != nil && svc.Down(c, terminated, ref, reason) {
 			return nil
 		}
 	}
 	switch t := terminated.(type) {
 	case etf.Pid:
-		return c.router.RouteMonitorExit(t, reasonString(reason), ref)
+		return c.router.RouteMonitorExit(t, ReasonString(reason), ref)
 	case etf.Atom:
-		return c.router.RouteMonitorExitReg(gen.ProcessID{Name: string(t), Node: c.peer}, reasonString(reason), ref)
+		return c.router.RouteMonitorExitReg(gen.ProcessID{Name: string(t), Node: c.peer}, ReasonString(reason), ref)
 	}
 	return fmt.Errorf("node: malformed monitor exit from %s", brief(terminated))
 }
 
-// reply answers a gen_server call whose From is {Pid, Tag}: through the alias when Tag is [alias | Ref]
-// (OTP 24 and later), else to Pid.
-func (c *conn) reply(from etf.Term, reply etf.Term) error {
-	return c.replyFlush(from, reply, true)
+// Reply answers a gen_server call whose From is {Pid, Tag}, from hornbeam_hooks' pid: through the alias when
+// Tag is [alias | Ref] (OTP 24 and later), else to Pid.
+func (c *Conn) Reply(from etf.Term, reply etf.Term) error {
+	return c.ReplyFlush(from, reply, true)
 }
 
-// replyFlush is reply that leaves the reply buffered for the reader to flush when flush is false.
-func (c *conn) replyFlush(from etf.Term, reply etf.Term, flush bool) error {
+// ReplyFlush is Reply that leaves the reply buffered for the reader to flush when flush is false.
+func (c *Conn) ReplyFlush(from etf.Term, reply etf.Term, flush bool) error {
 	f, ok := from.(etf.Tuple)
 	if !ok || len(f) != 2 {
 		return fmt.Errorf("node: malformed From %s", brief(from))
 	}
 	var control etf.Tuple
 	if alias, ok := aliasTagTerm(f[1]); ok {
-		control = etf.Tuple{opAliasSend, c.n.srv.pidTerm, alias}
+		control = etf.Tuple{opAliasSend, c.t.selfTerm, alias}
 	} else if _, ok := f[0].(etf.Pid); ok {
 		control = etf.Tuple{opSend, etf.Atom(""), f[0]}
 	} else {
@@ -431,21 +437,65 @@ func aliasTagTerm(tag etf.Term) (etf.Term, bool) {
 	return l.Tail, ok
 }
 
-// genCall splits {'$gen_call', From, Req}.
-func genCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
+// GenCall splits {'$gen_call', From, Req}.
+func GenCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
 	t, ok := msg.(etf.Tuple)
-	if !ok || len(t) != 3 || t[0] != atomGenCall {
+	if !ok || len(t) != 3 || t[0] != AtomGenCall {
 		return nil, nil, false
 	}
 	return t[1], t[2], true
 }
 
-// reasonString renders an exit reason for ergo, which keeps reasons as strings.
-func reasonString(reason etf.Term) string {
+// GenCast reads {'$gen_cast', Req}.
+func GenCast(msg etf.Term) (etf.Term, bool) {
+	t, ok := msg.(etf.Tuple)
+	if !ok || len(t) != 2 || t[0] != AtomGenCast {
+		return nil, false
+	}
+	return t[1], true
+}
+
+// ReasonString renders an exit reason for ergo, which keeps reasons as strings.
+func ReasonString(reason etf.Term) string {
 	if a, ok := reason.(etf.Atom); ok {
 		return string(a)
 	}
 	return brief(reason)
+}
+
+// spawnRequest serves SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}: Config.Spawn runs
+// what it takes (erpc's calls and casts), any other spawn goes to ergo (which spawns processes registered with
+// ProvideRemoteSpawn and answers notsup for the rest); a malformed one is answered badarg.
+func (c *Conn) spawnRequest(r *ctlReader, payload etf.Term) error {
+	req, from, opts := r.ref(1), r.pid(2), r.term(5)
+	t, ok := r.term(4).(etf.Tuple)
+	if r.err != nil {
+		return r.err
+	}
+	args, ok2 := etf.Elems(payload)
+	if !ok || len(t) != 3 || !ok2 {
+		return c.SendSpawnReply(req, from, 0, atomBadarg)
+	}
+	m, ok1 := t[0].(etf.Atom)
+	f, ok2 := t[1].(etf.Atom)
+	if !ok1 || !ok2 {
+		return c.SendSpawnReply(req, from, 0, atomBadarg)
+	}
+	optList, _ := etf.Elems(opts)
+	if taken, err := c.t.cfg.Spawn(c, req, from, m, f, args, optList); taken {
+		return err
+	}
+	name := ""
+	for _, o := range optList {
+		if ot, ok := o.(etf.Tuple); ok && len(ot) == 2 && ot[0] == atomName {
+			if a, ok := ot[1].(etf.Atom); ok {
+				name = string(a)
+			}
+		}
+	}
+	return c.router.RouteSpawnRequest(c.t.cfg.Node, string(m), gen.RemoteSpawnRequest{
+		From: from, Ref: req, Options: gen.RemoteSpawnOptions{Name: name, Function: string(f)},
+	}, args...)
 }
 
 // ctlReader reads typed fields of a control tuple; the first mismatch sticks in err.

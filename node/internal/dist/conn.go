@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	"bufio"
@@ -23,13 +23,13 @@ import (
 // errClosed is returned by sends on a connection that has stopped.
 var errClosed = errors.New("node: connection closed")
 
-// conn is one distribution connection: one reader at a time (Serve's goroutine, or the one the watchdog hands
-// reading to, see runCall) and a writer loop. A sender that finds no write in progress writes its frame itself,
+// Conn is one distribution connection: one reader at a time (Serve's goroutine, or the one the watchdog hands
+// reading to, see RunCall) and a writer loop. A sender that finds no write in progress writes its frame itself,
 // after any queued ones; otherwise it queues the frame and the writer loop writes everything queued in one
 // flush. Either way a sender's frames go out in the order it sent them, and a busy link batches many frames per
 // write.
-type conn struct {
-	n        *Node
+type Conn struct {
+	t        *Transport
 	peer     string
 	creation uint32
 	hidden   bool // the peer is a hidden node (erl -hidden, a C node): its handshake left DFLAG_PUBLISHED out
@@ -45,7 +45,7 @@ type conn struct {
 	out    chan frame    // frames queued while a write was in progress
 	kick   chan struct{} // something was queued
 	ticked chan struct{} // the peer sent a tick
-	done   chan struct{} // closed once by stop
+	done   chan struct{} // closed once by Stop
 	once   sync.Once
 	wg     sync.WaitGroup // the writer loop
 
@@ -55,7 +55,7 @@ type conn struct {
 	werr  error  // the first write error; it sticks
 	heard uint64 // bytesIn when the read deadline was last renewed
 
-	r         *bufio.Reader // owned by the goroutine that reads, see runCall
+	r         *bufio.Reader // owned by the goroutine that reads, see RunCall
 	load      rawio.Load    // the peer's packets as the reader counts them, for a plain TCP link's rawio.Socket
 	rd        rawio.Reader  // generation and state of the reader, for the node's watchdog
 	readEnded chan struct{} // closed when the reader stops for good
@@ -67,14 +67,14 @@ type conn struct {
 	warns loglimit.Limit // the peer's warnings, rate-limited
 }
 
-func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
-	c := &conn{
-		n:        n,
+func newConn(t *Transport, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *Conn {
+	c := &Conn{
+		t:        t,
 		peer:     d.Name,
 		creation: d.Creation,
 		hidden:   handshake.Hidden(d),
 		nc:       nc,
-		out:      make(chan frame, n.opts.SendQueue),
+		out:      make(chan frame, t.cfg.SendQueue),
 		kick:     make(chan struct{}, 1),
 		ticked:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -84,7 +84,7 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 		lib.ReleaseBuffer(d.Buffer)
 	}
 	sock := io.ReadWriter(nc)
-	if raw := rawio.NewSocket(nc, max(n.opts.Coalesce, 0), &c.load); raw != nil {
+	if raw := rawio.NewSocket(nc, max(t.cfg.Coalesce, 0), &c.load); raw != nil {
 		sock = raw
 	}
 	c.w = bufio.NewWriterSize(sock, 64<<10)
@@ -95,51 +95,51 @@ func newConn(n *Node, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *conn {
 	deadline := time.Now().Add(c.silenceLimit())
 	_ = nc.SetReadDeadline(deadline)
 	_ = nc.SetWriteDeadline(deadline)
-	c.ctx, c.cancel = context.WithCancel(n.ctx)
+	c.ctx, c.cancel = context.WithCancel(t.cfg.Context)
 	c.readerCtx = proto.Inline(c.ctx)
 	c.callers = &remoteCallers{c}
-	c.rd.HandOff = func(gen uint64) { n.srv.spawn(func() { c.read(gen) }) }
+	c.rd.HandOff = func(gen uint64) { t.cfg.Go(func() { c.read(gen) }) }
 	return c
 }
 
 // serve runs the writer, then reads until the link fails or the node stops; it returns once the writer has
 // stopped too.
-func (c *conn) serve(router ergonode.CoreRouter) {
+func (c *Conn) serve(router ergonode.CoreRouter) {
 	c.router = router
-	c.n.connsMu.Lock()
-	c.n.conns[c.peer] = c
-	c.n.connsMu.Unlock()
-	c.n.served.peer(c, true)
+	c.t.mu.Lock()
+	c.t.conns[c.peer] = c
+	c.t.mu.Unlock()
+	c.t.served.peer(c, true)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		if err := c.writeLoop(); err != nil {
-			c.n.log.Warn("node: write failed", "peer", c.peer, "error", err)
+			c.t.log.Warn("node: write failed", "peer", c.peer, "error", err)
 		}
 		// Wake the reader if it still waits on a live socket.
 		_ = c.nc.SetReadDeadline(time.Now())
 	}()
-	c.n.watch.Add(&c.rd)
+	c.t.watch.Add(&c.rd)
 	c.read(0)
 	<-c.readEnded
-	c.n.watch.Remove(&c.rd)
+	c.t.watch.Remove(&c.rd)
 	if err := c.readErr; err != nil && !errors.Is(err, io.EOF) {
-		c.n.log.Info("node: connection lost", "peer", c.peer, "error", err)
+		c.t.log.Info("node: connection lost", "peer", c.peer, "error", err)
 	}
-	c.stop()
+	c.Stop()
 	// Unblock a writer stuck on a peer that stopped reading.
 	_ = c.nc.SetWriteDeadline(time.Now())
 	c.wg.Wait()
-	c.n.connsMu.Lock()
-	if c.n.conns[c.peer] == c {
-		delete(c.n.conns, c.peer)
+	c.t.mu.Lock()
+	if c.t.conns[c.peer] == c {
+		delete(c.t.conns, c.peer)
 	}
-	c.n.connsMu.Unlock()
-	c.n.served.peer(c, false)
+	c.t.mu.Unlock()
+	c.t.served.peer(c, false)
 }
 
-// stop ends the connection's loops and cancels its handlers' context; it may be called more than once.
-func (c *conn) stop() {
+// Stop ends the connection's loops and cancels its handlers' context; it may be called more than once.
+func (c *Conn) Stop() {
 	c.once.Do(func() {
 		close(c.done)
 		c.cancel()
@@ -148,7 +148,7 @@ func (c *conn) stop() {
 
 // read runs the reader as generation gen until the link fails, which it reports through readEnded, or until
 // the watchdog hands reading to the next generation while this one runs a call.
-func (c *conn) read(gen uint64) {
+func (c *Conn) read(gen uint64) {
 	err := c.readLoop(gen)
 	if errors.Is(err, errHandedOff) {
 		return
@@ -160,7 +160,7 @@ func (c *conn) read(gen uint64) {
 // errHandedOff ends a reader whose reading was handed to a new goroutine.
 var errHandedOff = errors.New("node: reading handed off")
 
-func (c *conn) readLoop(gen uint64) error {
+func (c *Conn) readLoop(gen uint64) error {
 	r := c.r
 	var hdr [frameHeaderLen]byte
 	for {
@@ -184,7 +184,7 @@ func (c *conn) readLoop(gen uint64) error {
 			}
 			continue
 		}
-		if size > c.n.opts.MaxMessageSize {
+		if size > c.t.cfg.MaxMessageSize {
 			head := make([]byte, min(size, oversizedHead))
 			if _, err := io.ReadFull(r, head); err != nil {
 				return err
@@ -195,27 +195,27 @@ func (c *conn) readLoop(gen uint64) error {
 			c.oversized(head, size)
 			continue
 		}
-		b := takeFrame(size)[:size]
+		b := TakeFrame(size)[:size]
 		if _, err := io.ReadFull(r, b); err != nil {
 			return err
 		}
 		c.msgsIn.Add(1)
-		c.handlePacket(b)
+		c.HandlePacket(b)
 		if c.rd.Gen() != gen {
 			return errHandedOff
 		}
 	}
 }
 
-// runCall runs f, a call for this connection's peer, on the reader itself: a quick call costs no goroutine and
+// RunCall runs f, a call for this connection's peer, on the reader itself: a quick call costs no goroutine and
 // no wakeup. When f is still running at a watchdog tick handOffAfter or more after it started, reading goes on
 // in a new goroutine meanwhile, so a slow handler holds up the packets behind it for handOffAfter plus a tick at
 // most. f's flush argument is false when more packets are already buffered: its reply may then wait for theirs,
 // to be written in one go.
-func (c *conn) runCall(f func(flush bool)) {
+func (c *Conn) RunCall(f func(flush bool)) {
 	flush := c.r.Buffered() == 0
 	word := c.rd.Enter()
-	c.n.watch.Poke()
+	c.t.watch.Poke()
 	f(flush)
 	if c.rd.Leave(word) || !c.unflushed.Load() {
 		return
@@ -226,12 +226,12 @@ func (c *conn) runCall(f func(flush bool)) {
 	err := c.flushLocked()
 	c.wmu.Unlock()
 	if err != nil {
-		c.n.log.Debug("node: flush failed", "peer", c.peer, "error", err)
+		c.t.log.Debug("node: flush failed", "peer", c.peer, "error", err)
 	}
 }
 
 // pendingReader hands out the bytes that arrived with the handshake before the socket is read.
-type pendingReader struct{ c *conn }
+type pendingReader struct{ c *Conn }
 
 func (p *pendingReader) Read(b []byte) (int, error) {
 	if len(p.c.pending) == 0 {
@@ -243,13 +243,13 @@ func (p *pendingReader) Read(b []byte) (int, error) {
 }
 
 // silenceLimit is how long a read or a write may wait: four tick intervals, as net_kernel allows a silent peer.
-func (c *conn) silenceLimit() time.Duration {
-	return 4 * c.n.opts.TickInterval
+func (c *Conn) silenceLimit() time.Duration {
+	return 4 * c.t.cfg.TickInterval
 }
 
 // writeLoop writes what senders queued while another write was in progress, and ticks when the link is idle.
-func (c *conn) writeLoop() error {
-	ticker := time.NewTicker(c.n.opts.TickInterval)
+func (c *Conn) writeLoop() error {
+	ticker := time.NewTicker(c.t.cfg.TickInterval)
 	defer ticker.Stop()
 	for {
 		select {
@@ -276,7 +276,7 @@ func (c *conn) writeLoop() error {
 
 // tick sends a tick (an empty packet) unless something was written in this period; a periodic tick also
 // starts the next period and renews the deadlines (see renewDeadlines).
-func (c *conn) tick(periodic bool) error {
+func (c *Conn) tick(periodic bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if periodic {
@@ -304,7 +304,7 @@ func (c *conn) tick(periodic bool) error {
 // and the poller's timers on every packet; a write stuck on a peer that stopped reading holds c.wmu, so its
 // deadline is not renewed and it fails within silenceLimit, and a silent peer is dropped after silenceLimit
 // to silenceLimit plus a tick interval. c.wmu is held.
-func (c *conn) renewDeadlines() error {
+func (c *Conn) renewDeadlines() error {
 	if c.werr != nil {
 		return c.werr
 	}
@@ -322,13 +322,13 @@ func (c *conn) renewDeadlines() error {
 }
 
 // flushLocked writes every queued frame and flushes. c.wmu is held.
-func (c *conn) flushLocked() error {
+func (c *Conn) flushLocked() error {
 	return c.writeLocked(nil, true)
 }
 
 // writeLocked writes every queued frame, then f when it is not nil, and flushes once unless flush is false. A
 // write error sticks: the connection stops. c.wmu is held.
-func (c *conn) writeLocked(f *frame, flush bool) error {
+func (c *Conn) writeLocked(f *frame, flush bool) error {
 	if c.werr != nil {
 		f.release()
 		return c.werr
@@ -363,7 +363,7 @@ func (c *conn) writeLocked(f *frame, flush bool) error {
 
 // writeFrame buffers one frame (a big segment goes to the socket from its own memory) and releases it.
 // c.wmu is held.
-func (c *conn) writeFrame(f *frame) error {
+func (c *Conn) writeFrame(f *frame) error {
 	defer f.release()
 	n, err := c.w.Write(f.head)
 	for _, seg := range f.more {
@@ -383,7 +383,7 @@ func (c *conn) writeFrame(f *frame) error {
 }
 
 // fail records the first write error and wakes the reader, which then stops the connection. c.wmu is held.
-func (c *conn) fail(err error) error {
+func (c *Conn) fail(err error) error {
 	if c.werr == nil {
 		c.werr = err
 		_ = c.nc.SetReadDeadline(time.Now())
@@ -395,13 +395,13 @@ func (c *conn) fail(err error) error {
 // writes it at once, after whatever was queued; otherwise it is queued for the writer loop, blocking while the
 // queue is full (back-pressure). It fails once the connection has stopped; either way the frame is no longer
 // the caller's.
-func (c *conn) enqueue(f frame) error {
+func (c *Conn) enqueue(f frame) error {
 	return c.enqueueFlush(f, true)
 }
 
 // enqueueFlush is enqueue that, when flush is false and the frame is written at once, leaves it buffered for
 // the reader to flush with the replies that follow.
-func (c *conn) enqueueFlush(f frame, flush bool) error {
+func (c *Conn) enqueueFlush(f frame, flush bool) error {
 	select {
 	case <-c.done:
 		f.release()
@@ -426,16 +426,38 @@ func (c *conn) enqueueFlush(f frame, flush bool) error {
 	return nil
 }
 
-// sendTo sends msg to the pid to on the peer (SEND).
-func (c *conn) sendTo(to etf.Pid, msg etf.Term) error {
+// SendTo sends msg to the pid to on the peer (SEND).
+func (c *Conn) SendTo(to etf.Pid, msg etf.Term) error {
 	return c.send(etf.Tuple{opSend, etf.Atom(""), to}, msg, true)
 }
 
 // send encodes and queues one control message with an optional payload.
-func (c *conn) send(control etf.Tuple, payload etf.Term, hasPayload bool) error {
+func (c *Conn) send(control etf.Tuple, payload etf.Term, hasPayload bool) error {
 	f, err := encodeFrame(control, payload, hasPayload)
 	if err != nil {
 		return err
 	}
 	return c.enqueue(f)
 }
+
+// Peer returns the peer's node name.
+func (c *Conn) Peer() string { return c.peer }
+
+// Hidden tells whether the peer is a hidden node (erl -hidden, a C node): its handshake left DFLAG_PUBLISHED out.
+func (c *Conn) Hidden() bool { return c.hidden }
+
+// Context is cancelled when the connection stops; what runs for the peer watches it.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// InlineContext is Context marked proto.Inline, for the calls RunCall runs on the reader.
+func (c *Conn) InlineContext() context.Context { return c.readerCtx }
+
+// Done is closed when the connection stops.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Load is what the reader counts of the peer's packets, for coalescing; a call that another goroutine answers
+// counts in its Deferred while it runs.
+func (c *Conn) Load() *rawio.Load { return &c.load }
+
+// Callers is the proto.Transport of the peer's callers of hornbeam_hooks.
+func (c *Conn) Callers() proto.Transport { return c.callers }

@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	"errors"
@@ -17,67 +17,67 @@ var errProxy = fmt.Errorf("node: proxy connections are not supported: %w", lib.E
 // the peer. Messages from ergo processes go through fromErgo.
 
 // Send sends message to the remote pid to.
-func (c *conn) Send(_ gen.Process, to etf.Pid, message etf.Term) error {
-	return c.sendTo(to, fromErgo(message))
+func (c *Conn) Send(_ gen.Process, to etf.Pid, message etf.Term) error {
+	return c.SendTo(to, fromErgo(message))
 }
 
 // SendReg sends message to the process registered as to.Name on the peer.
-func (c *conn) SendReg(from gen.Process, to gen.ProcessID, message etf.Term) error {
+func (c *Conn) SendReg(from gen.Process, to gen.ProcessID, message etf.Term) error {
 	return c.send(etf.Tuple{opRegSend, from.Self(), etf.Atom(""), etf.Atom(to.Name)}, fromErgo(message), true)
 }
 
 // SendAlias sends message to a process alias on the peer.
-func (c *conn) SendAlias(from gen.Process, to etf.Alias, message etf.Term) error {
+func (c *Conn) SendAlias(from gen.Process, to etf.Alias, message etf.Term) error {
 	return c.send(etf.Tuple{opAliasSend, from.Self(), etf.Ref(to)}, fromErgo(message), true)
 }
 
 // Link links the local pid to the remote one.
-func (c *conn) Link(local etf.Pid, remote etf.Pid) error {
+func (c *Conn) Link(local etf.Pid, remote etf.Pid) error {
 	return c.send(etf.Tuple{opLink, local, remote}, nil, false)
 }
 
 // Unlink removes the link between local and remote.
-func (c *conn) Unlink(local etf.Pid, remote etf.Pid) error {
+func (c *Conn) Unlink(local etf.Pid, remote etf.Pid) error {
 	return c.send(etf.Tuple{opUnlink, local, remote}, nil, false)
 }
 
 // LinkExit tells the linked remote process to that terminated exited with reason.
-func (c *conn) LinkExit(to etf.Pid, terminated etf.Pid, reason string) error {
+func (c *Conn) LinkExit(to etf.Pid, terminated etf.Pid, reason string) error {
 	return c.send(etf.Tuple{opExit, terminated, to, etf.Atom(reason)}, nil, false)
 }
 
 // Monitor makes local monitor the remote pid under ref.
-func (c *conn) Monitor(local etf.Pid, remote etf.Pid, ref etf.Ref) error {
+func (c *Conn) Monitor(local etf.Pid, remote etf.Pid, ref etf.Ref) error {
 	return c.send(etf.Tuple{opMonitorP, local, remote, ref}, nil, false)
 }
 
 // Demonitor removes the monitor ref that local holds on remote.
-func (c *conn) Demonitor(local etf.Pid, remote etf.Pid, ref etf.Ref) error {
+func (c *Conn) Demonitor(local etf.Pid, remote etf.Pid, ref etf.Ref) error {
 	return c.send(etf.Tuple{opDemonitorP, local, remote, ref}, nil, false)
 }
 
 // MonitorExit tells the remote monitoring process to that terminated exited with reason.
-func (c *conn) MonitorExit(to etf.Pid, terminated etf.Pid, reason string, ref etf.Ref) error {
+func (c *Conn) MonitorExit(to etf.Pid, terminated etf.Pid, reason string, ref etf.Ref) error {
 	return c.send(etf.Tuple{opMonitorPExit, terminated, to, ref, etf.Atom(reason)}, nil, false)
 }
 
 // MonitorReg makes local monitor the process registered on the peer as remote.Name.
-func (c *conn) MonitorReg(local etf.Pid, remote gen.ProcessID, ref etf.Ref) error {
+func (c *Conn) MonitorReg(local etf.Pid, remote gen.ProcessID, ref etf.Ref) error {
 	return c.send(etf.Tuple{opMonitorP, local, etf.Atom(remote.Name), ref}, nil, false)
 }
 
 // DemonitorReg removes the monitor ref on a registered remote name.
-func (c *conn) DemonitorReg(local etf.Pid, remote gen.ProcessID, ref etf.Ref) error {
+func (c *Conn) DemonitorReg(local etf.Pid, remote gen.ProcessID, ref etf.Ref) error {
 	return c.send(etf.Tuple{opDemonitorP, local, etf.Atom(remote.Name), ref}, nil, false)
 }
 
 // MonitorExitReg tells the remote monitoring process to that the local name terminated exited with reason.
-func (c *conn) MonitorExitReg(to etf.Pid, terminated gen.ProcessID, reason string, ref etf.Ref) error {
+func (c *Conn) MonitorExitReg(to etf.Pid, terminated gen.ProcessID, reason string, ref etf.Ref) error {
 	return c.send(etf.Tuple{opMonitorPExit, etf.Atom(terminated.Name), to, ref, etf.Atom(reason)}, nil, false)
 }
 
 // SpawnRequest asks the peer to spawn behaviorName:Function(args...) for request.From.
-func (c *conn) SpawnRequest(_ string, behaviorName string, request gen.RemoteSpawnRequest, args ...etf.Term) error {
+func (c *Conn) SpawnRequest(_ string, behaviorName string, request gen.RemoteSpawnRequest, args ...etf.Term) error {
 	opts := etf.List{}
 	if request.Options.Name != "" {
 		opts = append(opts, etf.Tuple{etf.Atom("name"), etf.Atom(request.Options.Name)})
@@ -87,12 +87,12 @@ func (c *conn) SpawnRequest(_ string, behaviorName string, request gen.RemoteSpa
 }
 
 // SpawnReply answers a spawn request from the peer with the spawned pid.
-func (c *conn) SpawnReply(to etf.Pid, ref etf.Ref, spawned etf.Pid) error {
+func (c *Conn) SpawnReply(to etf.Pid, ref etf.Ref, spawned etf.Pid) error {
 	return c.send(etf.Tuple{opSpawnReply, ref, to, int64(0), spawned}, nil, false)
 }
 
 // SpawnReplyError answers a spawn request from the peer with an error atom Erlang's spawn_request knows.
-func (c *conn) SpawnReplyError(to etf.Pid, ref etf.Ref, err error) error {
+func (c *Conn) SpawnReplyError(to etf.Pid, ref etf.Ref, err error) error {
 	reason := etf.Atom("badarg")
 	switch {
 	case errors.Is(err, lib.ErrTaken):
@@ -104,31 +104,31 @@ func (c *conn) SpawnReplyError(to etf.Pid, ref etf.Ref, err error) error {
 }
 
 // ProxyConnectRequest is not supported.
-func (c *conn) ProxyConnectRequest(ergonode.ProxyConnectRequest) error { return errProxy }
+func (c *Conn) ProxyConnectRequest(ergonode.ProxyConnectRequest) error { return errProxy }
 
 // ProxyConnectReply is not supported.
-func (c *conn) ProxyConnectReply(ergonode.ProxyConnectReply) error { return errProxy }
+func (c *Conn) ProxyConnectReply(ergonode.ProxyConnectReply) error { return errProxy }
 
 // ProxyConnectCancel is not supported.
-func (c *conn) ProxyConnectCancel(ergonode.ProxyConnectCancel) error { return errProxy }
+func (c *Conn) ProxyConnectCancel(ergonode.ProxyConnectCancel) error { return errProxy }
 
 // ProxyDisconnect is not supported.
-func (c *conn) ProxyDisconnect(ergonode.ProxyDisconnect) error { return errProxy }
+func (c *Conn) ProxyDisconnect(ergonode.ProxyDisconnect) error { return errProxy }
 
 // ProxyRegisterSession is not supported.
-func (c *conn) ProxyRegisterSession(ergonode.ProxySession) error { return errProxy }
+func (c *Conn) ProxyRegisterSession(ergonode.ProxySession) error { return errProxy }
 
 // ProxyUnregisterSession is not supported.
-func (c *conn) ProxyUnregisterSession(string) error { return errProxy }
+func (c *Conn) ProxyUnregisterSession(string) error { return errProxy }
 
 // ProxyPacket is not supported.
-func (c *conn) ProxyPacket(*lib.Buffer) error { return errProxy }
+func (c *Conn) ProxyPacket(*lib.Buffer) error { return errProxy }
 
 // Creation returns the peer's creation.
-func (c *conn) Creation() uint32 { return c.creation }
+func (c *Conn) Creation() uint32 { return c.creation }
 
 // Stats returns the connection's byte and message counters.
-func (c *conn) Stats() ergonode.NetworkStats {
+func (c *Conn) Stats() ergonode.NetworkStats {
 	return ergonode.NetworkStats{
 		NodeName:    c.peer,
 		BytesIn:     c.bytesIn.Load(),

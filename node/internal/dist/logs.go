@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	"time"
@@ -11,8 +11,8 @@ func brief(t etf.Term) string {
 	return etf.Brief(t, etf.BriefDepth, etf.BriefBytes)
 }
 
-// warn logs a warning about c's peer unless the peer's warnings are being held back (loglimit).
-func (c *conn) warn(msg string, args ...any) {
+// Warn logs a warning about c's peer unless the peer's warnings are being held back (loglimit).
+func (c *Conn) Warn(msg string, args ...any) {
 	ok, held := c.warns.Allow(time.Now())
 	if !ok {
 		return
@@ -21,5 +21,5 @@ func (c *conn) warn(msg string, args ...any) {
 	if held > 0 {
 		args = append(args, "suppressed", held)
 	}
-	c.n.log.Warn(msg, args...)
+	c.t.log.Warn(msg, args...)
 }

@@ -1,4 +1,4 @@
-package node
+package dist
 
 import (
 	"strings"
@@ -7,6 +7,12 @@ import (
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/proto"
 	"github.com/stretchr/testify/require"
+)
+
+// The names node serves itself, as far as these tests need them.
+const (
+	nameHooks = etf.Atom("hornbeam_hooks")
+	nameRex   = etf.Atom("rex")
 )
 
 func TestMonitorsServedName(t *testing.T) {
