@@ -2,36 +2,39 @@
 // (docs/protocol.md) as the registered process hornbeam_hooks, so that Erlang nodes call Go, Python and Erlang
 // hooks with gen_server:call, rpc or erpc, and Go calls Erlang processes back (Node.Call, Node.RPC).
 //
-// Start starts the node: ergo (github.com/ergo-services/ergo) provides the node runtime and EPMD registration,
-// and this package provides the listening port and the handshake (package node/internal/handshake), the
-// distribution protocol after the handshake (ergo's node.ProtoInterface) and hornbeam_hooks on top of a
-// *hooks.Engine. Several nodes may run in one process.
+// Start starts the node: ergo (github.com/ergo-services/ergo) provides the node runtime and EPMD registration;
+// this package's internal packages provide the listening port and the handshake (handshake), and the
+// distribution protocol after it (dist, ergo's node.ProtoInterface); this package provides hornbeam_hooks on
+// top of a *hooks.Engine and wires it all. Several nodes may run in one process.
 //
 // # How a request flows
 //
-// A connection's reader (conn.go) reads a packet; dispatch.go decodes its control message and message and
-// routes them: to the name or pid's service when Go code serves it (served.go), else to ergo's router. A
-// $gen_call to hornbeam_hooks reaches server.go, which strips the From, runs the request through the
-// protocol package (package proto: parsing, the op table over the engine, per-caller tasks and streams) on
-// the reader itself, and writes the reply through the caller's alias (wire.go frames it). docs/protocol.md,
+// In package node/internal/dist, a connection's reader (conn.go) reads a packet; dispatch.go decodes its
+// control message and message and routes them: to the name or pid's service when Go code serves it (the table
+// of served.go there, filled by this package), else to ergo's router. A $gen_call to hornbeam_hooks reaches
+// server.go here, which strips the From, runs the request through the protocol package (package proto:
+// parsing, the op table over the engine, per-caller tasks and streams) on the reader itself, and writes the
+// reply through the caller's alias with dist.Conn.ReplyFlush (dist's wire.go frames it). docs/protocol.md,
 // "How a request travels through the code", walks the files in order.
 //
-// The files by job: connections start in package node/internal/handshake (the listening port and the version 6
-// handshake both ways, which also tells whether a peer is hidden); the transport is conn.go (reader, writer
-// loop, ticks), wire.go (packet framing) and conn_ergo.go and ergoterm.go (ergo's side of a connection), with
-// the raw-syscall socket, the read spin, coalescing and the watchdog in internal/rawio; control dispatch
-// is dispatch.go; serving is served.go (the table of served names and pids), server.go (hornbeam_hooks),
-// rpc.go (rex and erpc), erlang_handler.go (hooks served by Erlang processes) and call.go (calls from Go to
-// Erlang).
+// The packages and files by job: connections start in node/internal/handshake (accept.go, the listening port;
+// handshake.go, the version 6 handshake both ways, which also tells whether a peer is hidden); the transport is
+// node/internal/dist (conn.go: reader, writer loop, ticks; wire.go: packet framing; dispatch.go: control
+// dispatch; served.go: the table of served names and pids; conn_ergo.go and ergoterm.go: ergo's side of a
+// connection), with the raw-syscall socket, the read spin, coalescing and the watchdog in internal/rawio.
+// Serving is this package: node.go (Start, Stop, the wiring of the above), served.go (what the node serves
+// from the start), server.go (hornbeam_hooks), rpc.go (rex and erpc), erlang_handler.go (hooks served by Erlang
+// processes), call.go (calls from Go to Erlang), service.go and sys.go (named services, sys messages), pg.go
+// and global.go (the pg scope and OTP global, whose state machines are packages node/pg and node/global).
 //
 // # Served by Go code, not by ergo processes
 //
-// served.go holds the one table of what Go code serves: registered names (hornbeam_hooks, rex,
-// global_name_server, and net_kernel's {is_auth, Node}, which answers yes so that net_adm:ping gives pong) and
-// pids that no ergo process backs (hornbeam_hooks' own, the pids of erpc calls, and global's server, locker and
-// registrar), plus the watchers that hear of peers coming
-// up and going down; the pg scope (its name, its pid and its members' pids) and the named services of Expose
-// are served there too. Dispatch offers each message, exit signal, link, monitor and demonitor to the service
+// The transport holds the one table of what Go code serves (dist.Services), which this package fills:
+// registered names (hornbeam_hooks, rex, global_name_server, and net_kernel's {is_auth, Node}, which answers
+// yes so that net_adm:ping gives pong) and pids that no ergo process backs (hornbeam_hooks' own, the pids of
+// erpc calls, and global's server, locker and registrar), plus the watchers that hear of peers coming up and
+// going down; the pg scope (its name, its pid and its members' pids) and the named services of Expose are
+// served there too. Dispatch offers each message, exit signal, link, monitor and demonitor to the service
 // of its target first; what a service declines goes to ergo.
 //
 // Calls to hornbeam_hooks from other nodes run on the connection's reader and reply straight onto the

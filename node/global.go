@@ -16,9 +16,9 @@ import (
 
 // OTP's global on this node: node/global's state machine, fed by one goroutine (globalLoop.run) with what the
 // connections read for global_name_server and for the machine's pids, with visible peers coming and going, and
-// with the ends of its monitors. All of it is plugged in through served.go: global_name_server is a served
-// name, the server's, locker's and registrar's pids are served pids, and a peer watcher reports node ups and
-// downs. It takes the place of ergo's stub global_name_server for everything from the wire.
+// with the ends of its monitors. All of it is plugged in through the transport's table of served names and
+// pids (dist.Services): global_name_server is a served name, the server's, locker's and registrar's pids are
+// served pids, and a peer watcher reports node ups and downs. It takes the place of ergo's stub global_name_server for everything from the wire.
 
 // globalLoop runs the global server: events queue up in order and one goroutine applies them.
 type globalLoop struct {
@@ -131,8 +131,8 @@ func (g *globalLoop) checkLocal() {
 	}
 }
 
-// alive reports whether pid is a live process of this node: a pid served by Go code (served.go) while its
-// service says so, or a live ergo process.
+// alive reports whether pid is a live process of this node: a pid served by Go code (dist.Services) while
+// its service says so, or a live ergo process.
 func (n *Node) alive(pid etf.Pid) bool {
 	if pid.Node != etf.Atom(n.name) {
 		return false

@@ -298,7 +298,7 @@ func TestGlobalServicePid(t *testing.T) {
 	require.False(t, ok)
 }
 
-// TestGlobalServedPid: a pid that Go code serves (served.go), as an exposed service's is, registered globally
+// TestGlobalServedPid: a pid that Go code serves (dist.Services), as an exposed service's is, registered globally
 // from Go: a BEAM node resolves it and global:send/2 reaches its service; when the service says the pid is no
 // longer alive, the name goes on the BEAM node too.
 func TestGlobalServedPid(t *testing.T) {

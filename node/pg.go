@@ -10,7 +10,7 @@ import (
 )
 
 // The node's peer of OTP's pg scope (package node/pg): its scope process and one member per registered hook, in
-// the group <<AppPath>>, are pids of this node that no ergo process backs, served through served.go. Joins and
+// the group <<AppPath>>, are pids of this node that no ergo process backs, served through dist.Services. Joins and
 // leaves follow the engine's registry (hooks.Engine.Observe). A member answers the requests of a named service
 // (service.go) for its app path, and lives from its hook's registration to its unregistration: a monitor on it
 // then gets DOWN with reason shutdown, and one set up later noproc at once. The scope process lives as long as

@@ -8,7 +8,7 @@ import (
 
 // OTP's sys module (sys:get_state/1,2, sys:get_status/1,2, and the rest) sends a served name or pid the system
 // message {system, From, Request} and waits for a gen reply. sysMessage answers it for any name or pid Go code
-// serves (served.go), so that observer, recon and a shell's sys calls get an answer instead of a timeout.
+// serves (dist.Services), so that observer, recon and a shell's sys calls get an answer instead of a timeout.
 
 var (
 	atomSystem           = etf.Atom("system")
