@@ -32,7 +32,11 @@ const (
 // connectWait bounds the wait, after ergo connected to a node, for its connection to be served.
 const connectWait = 5 * time.Second
 
-var atomUser = etf.Atom("user")
+var (
+	atomUser   = etf.Atom("user")
+	atomBadrpc = etf.Atom("badrpc")
+	atomNoproc = etf.Atom("noproc")
+)
 
 // targetDown is what a Call's pending channel receives when the monitor on its target ends.
 type targetDown struct{ reason etf.Term }

@@ -21,11 +21,12 @@
 // handshake.go, the version 6 handshake both ways, which also tells whether a peer is hidden); the transport is
 // node/internal/dist (conn.go: reader, writer loop, ticks; wire.go: packet framing; dispatch.go: control
 // dispatch; served.go: the table of served names and pids; conn_ergo.go and ergoterm.go: ergo's side of a
-// connection), with the raw-syscall socket, the read spin, coalescing and the watchdog in internal/rawio.
-// Serving is this package: node.go (Start, Stop, the wiring of the above), served.go (what the node serves
-// from the start), server.go (hornbeam_hooks), rpc.go (rex and erpc), erlang_handler.go (hooks served by Erlang
-// processes), call.go (calls from Go to Erlang), service.go and sys.go (named services, sys messages), pg.go
-// and global.go (the pg scope and OTP global, whose state machines are packages node/pg and node/global).
+// connection), with the raw-syscall socket, the read spin, coalescing and the watchdog in internal/rawio; rex
+// and erpc are node/internal/rpc. Serving is this package: node.go (Start, Stop, the wiring of the above),
+// served.go (what the node serves from the start), server.go (hornbeam_hooks), erlang_handler.go (hooks served
+// by Erlang processes), call.go (calls from Go to Erlang), service.go and sys.go (named services, sys
+// messages), pg.go and global.go (the pg scope and OTP global, whose state machines are packages node/pg and
+// node/global).
 //
 // # Served by Go code, not by ergo processes
 //

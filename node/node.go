@@ -17,6 +17,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/node/internal/handshake"
+	"github.com/hornbeam-go/hornbeam/node/internal/rpc"
 )
 
 // Defaults of Options.
@@ -125,6 +126,7 @@ type Node struct {
 	log  *slog.Logger
 	ergo ergonode.Node
 	srv  *server
+	rpc  *rpc.Server         // rex and erpc
 	acc  *handshake.Acceptor // the listening port
 	pg   *pgPeer             // nil when Options.NoPG is set
 	// global is OTP global's name server on this node (global.go).
@@ -156,6 +158,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.srv = newServer(n)
+	n.rpc = rpc.New(rpc.Config{Node: etf.Atom(opts.Name), PidSerial: rpcPidSerial, Server: n.srv.p, Logger: n.log})
 	n.tr = dist.New(dist.Config{
 		Node:            opts.Name,
 		MaxMessageSize:  opts.MaxMessageSize,
@@ -168,7 +171,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Go:              n.srv.spawn,
 		MakeRef:         n.makeRef,
 		Exit:            n.exitErgo,
-		Spawn:           n.srv.spawnRequest,
+		Spawn:           n.rpc.SpawnRequest,
 	})
 	n.served = n.tr.Served()
 	flags := ergonode.Flags{
@@ -213,6 +216,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("node: start %s: spawn %s: %w", n.name, nameHooks, err)
 	}
 	n.srv.start(p)
+	n.rpc.Open(p.Self().Creation)
 	n.serveBuiltins()
 	n.global = startGlobal(n, p.Self().Creation)
 	if !opts.NoPG {

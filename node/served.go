@@ -15,7 +15,7 @@ import (
 // Serials (the high half of Pid.ID, which ergo never reaches) of the pids Go code serves: one per kind, so that
 // no two services claim the same pid.
 const (
-	rpcPidSerial    = 0x7fff0000 // erpc calls (rpc.go)
+	rpcPidSerial    = 0x7fff0000 // erpc calls (package node/internal/rpc)
 	pgPidSerial     = 0x7ffe0000 // the pg scope and its members (pg.go)
 	globalPidSerial = 0x7ffd0000 // global's server, locker and registrar (global.go)
 )
@@ -41,7 +41,7 @@ func (n *Node) serveBuiltins() {
 		return hooksMsg(c, from, msg), nil
 	}})
 	n.served.ServeName(nameRex, dist.NameService{Lasting: true, Message: func(c *dist.Conn, _ etf.Pid, msg etf.Term) (bool, error) {
-		return s.handleRex(c, msg), nil
+		return n.rpc.HandleRex(c, msg), nil
 	}})
 	n.served.ServeName(nameNetKernel, dist.NameService{Message: isAuth})
 	n.served.ServePids(dist.PidService{
@@ -49,13 +49,7 @@ func (n *Node) serveBuiltins() {
 		Message: func(c *dist.Conn, from, _ etf.Pid, msg etf.Term) bool { return hooksMsg(c, from, msg) },
 		Down:    func(_ *dist.Conn, _ etf.Term, ref etf.Ref, reason etf.Term) bool { return s.monitorDown(ref, reason) },
 	})
-	n.served.ServePids(dist.PidService{
-		Owns:      s.isRPCPid,
-		Alive:     func(pid etf.Pid) bool { return s.call(pid) != nil },
-		Exit:      func(_ *dist.Conn, _, to etf.Pid, _ etf.Term) bool { s.killCall(to); return true },
-		Monitor:   func(c *dist.Conn, from, to etf.Pid, ref etf.Ref) bool { s.monitorCall(c, from, to, ref); return true },
-		Demonitor: func(_ *dist.Conn, _, to etf.Pid, _ etf.Ref) bool { s.demonitorCall(to); return true },
-	})
+	n.served.ServePids(n.rpc.Pids())
 	n.served.WatchPeers(func(c *dist.Conn, up bool) {
 		if !up {
 			s.peerDown(c)

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
@@ -18,7 +17,8 @@ const hooksMailbox = 4096
 
 // server is hornbeam_hooks: the hooks protocol (a proto.Server) reached by remote callers straight from a
 // connection's reader (handleRemote) and by local ergo callers through hooksProcess, plus what only a
-// distributed node has: Erlang handlers (erlang_handler.go), calls from Go (call.go) and rpc (rpc.go).
+// distributed node has: Erlang handlers (erlang_handler.go) and calls from Go (call.go). rpc and erpc are
+// package node/internal/rpc, on the same proto.Server.
 type server struct {
 	n     *Node
 	eng   *hooks.Engine
@@ -29,10 +29,7 @@ type server struct {
 
 	pidTerm etf.Term // pid as a term, boxed once for the replies that carry it
 
-	mu     sync.Mutex
-	calls  map[etf.Pid]*rpcCall
-	rpcSeq atomic.Uint64
-
+	mu         sync.Mutex
 	handlers   map[etf.Ref]*erlangHandler // Erlang handlers by the monitor on their server
 	pending    map[etf.Ref]*pendingCall   // calls to Erlang handlers awaiting their reply
 	erlStreams map[etf.Ref]*erlangStream
@@ -40,10 +37,8 @@ type server struct {
 
 func newServer(n *Node) *server {
 	s := &server{
-		n:     n,
-		eng:   n.opts.Engine,
-		calls: make(map[etf.Pid]*rpcCall),
-
+		n:          n,
+		eng:        n.opts.Engine,
 		handlers:   make(map[etf.Ref]*erlangHandler),
 		pending:    make(map[etf.Ref]*pendingCall),
 		erlStreams: make(map[etf.Ref]*erlangStream),
@@ -131,12 +126,8 @@ func (s *server) monitorDown(ref etf.Ref, reason etf.Term) bool {
 // handlers that lived there.
 func (s *server) peerDown(c *dist.Conn) {
 	s.p.Gone(c.Callers())
+	s.n.rpc.PeerDown(c)
 	s.mu.Lock()
-	for _, rc := range s.calls {
-		if rc.conn == c {
-			rc.cancel()
-		}
-	}
 	var handlers []etf.Ref
 	for mon, h := range s.handlers {
 		if h.server.Node == etf.Atom(c.Peer()) {
