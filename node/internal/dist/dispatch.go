@@ -11,19 +11,15 @@ import (
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
-// The atoms of gen_server's messages: {'$gen_call', From, Req} and {'$gen_cast', Req}.
-const (
-	// AtomGenCall tags a gen_server call.
-	AtomGenCall = etf.Atom("$gen_call")
-	// AtomGenCast tags a gen_server cast.
-	AtomGenCast = etf.Atom("$gen_cast")
-)
+// AtomGenCall tags a gen_server call, {'$gen_call', From, Req}.
+const AtomGenCall = etf.Atom("$gen_call")
 
 var (
-	atomAlias  = etf.Atom("alias")
-	atomBadarg = etf.Atom("badarg")
-	atomNormal = etf.Atom("normal")
-	atomName   = etf.Atom("name")
+	atomGenCast = etf.Atom("$gen_cast")
+	atomAlias   = etf.Atom("alias")
+	atomBadarg  = etf.Atom("badarg")
+	atomNormal  = etf.Atom("normal")
+	atomName    = etf.Atom("name")
 )
 
 // HandlePacket decodes one packet, as the reader took it off the link without its length header, and acts on
@@ -449,7 +445,7 @@ func GenCall(msg etf.Term) (from etf.Term, req etf.Term, ok bool) {
 // GenCast reads {'$gen_cast', Req}.
 func GenCast(msg etf.Term) (etf.Term, bool) {
 	t, ok := msg.(etf.Tuple)
-	if !ok || len(t) != 2 || t[0] != AtomGenCast {
+	if !ok || len(t) != 2 || t[0] != atomGenCast {
 		return nil, false
 	}
 	return t[1], true
