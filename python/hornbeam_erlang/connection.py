@@ -21,13 +21,14 @@ import itertools
 import logging
 import os
 import queue
+import struct
 import threading
 import time
 from typing import (Any, AsyncIterator, Callable, Deque, Dict, Iterator, List, Mapping, Optional,
                     Tuple)
 
 from . import etf
-from .etf import Atom, Opaque
+from .etf import Atom
 from .hooks import (
     BAD_REQUEST,
     ERROR,
@@ -87,6 +88,14 @@ _FRAME_HEAD = bytes(4) + bytes((etf.VERSION,))
 """Room for a frame's length, then the version byte: where ``Port.write_packed`` frames start."""
 _REPLY_HEAD = _FRAME_HEAD + b"\x68\x03" + etf.encode(REPLY)[1:]
 """``{reply, `` up to the request id."""
+_CHUNK_HEAD = bytes((etf.VERSION,)) + b"\x68\x03" + etf.encode(CHUNK)[1:]
+_CHUNKS_HEAD = bytes((etf.VERSION,)) + b"\x68\x03" + etf.encode(CHUNKS)[1:]
+"""The start of a ``{chunk, Id, C}`` and a ``{chunks, Id, [C...]}`` frame: version, tuple, tag."""
+
+_LIST_HEAD = struct.Struct(">BI")
+_LIST_EXT = 108
+_NIL_EXT = 106
+
 _STATUS_HEAD = {status: b"\x68\x02" + etf.encode(status)[1:] for status in (OK, ERROR)}
 """``{ok, `` and ``{error, `` up to the value."""
 
@@ -228,59 +237,77 @@ class _Call:
 
 
 class _Served:
-    """A stream the peer asked for, running here; the peer may cancel it."""
+    """A stream the peer asked for, running here; the peer may cancel it.
 
-    __slots__ = ("id", "cond", "credit", "cancelled", "pending", "end")
+    Chunks are encoded as they are put, one after another into one buffer,
+    so that ``take`` frames them all as ``{chunks, Id, [...]}`` with no
+    object per chunk and no second encoding.
+    """
+
+    __slots__ = ("id", "lock", "cond", "credit", "cancelled", "pending", "count", "end")
 
     def __init__(self, request_id: int, credit: int) -> None:
         self.id = request_id
-        self.cond = threading.Condition(threading.Lock())
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self.credit = credit
         self.cancelled = False
-        self.pending: List[Opaque] = []
+        self.pending = bytearray()
+        self.count = 0
         self.end: Optional[Tuple[Any, ...]] = None
 
     def add_credit(self, n: int) -> None:
-        with self.cond:
+        with self.lock:
             self.credit += n
             self.cond.notify()
 
     def cancel(self) -> None:
-        with self.cond:
+        with self.lock:
             self.cancelled = True
-            self.pending.clear()
+            self.pending = bytearray()
+            self.count = 0
             self.cond.notify()
 
-    def wait_credit(self) -> bool:
-        """Block until a chunk may be sent; False once the stream is cancelled."""
-        with self.cond:
+    def put(self, chunk: Any) -> Optional[bool]:
+        """Queue one chunk once there is credit for it; None once the stream is cancelled.
+
+        The chunk is encoded first, so a bad value fails in its producer.
+        Returns whether the queue was empty: only then does the flusher
+        need telling, as it takes the whole queue at once.
+        """
+        encoded = bytearray()
+        etf.encode_into(chunk, encoded)
+        with self.lock:
             while self.credit <= 0 and not self.cancelled:
                 self.cond.wait()
-            return not self.cancelled
-
-    def push(self, chunk: Any) -> None:
-        """Queue one chunk, encoded now so a bad value fails in its producer."""
-        encoded = Opaque(etf.encode(chunk)[1:])
-        with self.cond:
+            if self.cancelled:
+                return None
             self.credit -= 1
-            if not self.cancelled:
-                self.pending.append(encoded)
+            self.pending += encoded
+            self.count += 1
+            return self.count == 1
 
     def finish(self, end: Tuple[Any, ...]) -> None:
-        with self.cond:
+        with self.lock:
             if not self.cancelled:
                 self.end = end
 
     def take(self) -> List[bytes]:
         """Return the frames for what is queued: chunks first, then the end."""
-        with self.cond:
-            items, self.pending = self.pending, []
+        with self.lock:
+            data, count = self.pending, self.count
+            self.pending, self.count = bytearray(), 0
             end, self.end = self.end, None
-        frames = []
-        if len(items) == 1:
-            frames.append(etf.encode((CHUNK, self.id, items[0])))
-        elif items:
-            frames.append(etf.encode((CHUNKS, self.id, items)))
+        frames: List[bytes] = []
+        if count:
+            frame = bytearray(_CHUNK_HEAD if count == 1 else _CHUNKS_HEAD)
+            etf.encode_into(self.id, frame)
+            if count > 1:
+                frame += _LIST_HEAD.pack(_LIST_EXT, count)
+            frame += data
+            if count > 1:
+                frame.append(_NIL_EXT)
+            frames.append(frame)
         if end is not None:
             frames.append(etf.encode(end))
         return frames
@@ -744,8 +771,7 @@ class Connection:
             if status is ERROR:
                 served.finish((ERROR, served.id, value))
             elif not is_stream(value):
-                if served.wait_credit():
-                    served.push(value)
+                if served.put(value) is not None:
                     served.finish((DONE, served.id))
             else:
                 self._drain(served, value)
@@ -763,10 +789,11 @@ class Connection:
                 except StopIteration:
                     served.finish((DONE, served.id))
                     return
-                if not served.wait_credit():
+                queued = served.put(chunk)
+                if queued is None:
                     return
-                served.push(chunk)
-                self._mark(served)
+                if queued:
+                    self._mark(served)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
