@@ -294,7 +294,7 @@ func (l *link) runInline(id int64, r proto.Request) {
 	l.mu.Unlock()
 	word := l.rd.Enter()
 	l.pool.watch.Poke()
-	reply, _ := l.pool.srv.Serve(&inlineCtx{Context: ctx, l: l, word: word}, proto.Caller{}, r)
+	reply, _ := l.pool.srv.Serve(proto.Inline(&inlineCtx{Context: ctx, l: l, word: word}), proto.Caller{}, r)
 	handedOff := !l.rd.Leave(word)
 	l.mu.Lock()
 	l.inline = inlineCall{}
