@@ -32,6 +32,7 @@ const (
 	benchPath    = "py.bench"
 	benchCallers = 32
 	benchWarmup  = 300
+	benchBlock   = 200
 )
 
 // benchArg is the argument every echo carries, as in bench/hb_bench.erl.
@@ -192,6 +193,19 @@ func reportCPU(b *testing.B, from time.Duration, n int) {
 	b.ReportMetric(float64(cpuNow()-from)/float64(max(n, 1))/float64(time.Microsecond), "go-cpu-us")
 }
 
+// timeCalls calls f(0) … f(n-1) one after another and returns the time each took.
+func timeCalls(b *testing.B, f func(int) error, n int) []time.Duration {
+	d := make([]time.Duration, n)
+	for i := range d {
+		t0 := time.Now()
+		if err := f(i); err != nil {
+			b.Fatal(err)
+		}
+		d[i] = time.Since(t0)
+	}
+	return d
+}
+
 // mean returns the mean of d in nanoseconds.
 func mean(d []time.Duration) float64 {
 	var sum time.Duration
@@ -202,65 +216,67 @@ func mean(d []time.Duration) float64 {
 }
 
 // BenchmarkExecute times a Go → Python execute of an echo action on one
-// worker. Each call alternates with two baselines driven from Go over the same
-// kind of pipes: a bare ping-pong of the same frame with a python3 loop that
-// does not decode it (pipe-, the floor of any port protocol), and an
-// erlport-shaped call to a single-threaded python3 loop that decodes, calls
-// and encodes with our codec (loop-). x-pipe and x-loop are the ratios of the
-// p50s; ns/op is the mean execute. The back-to-back case times executes
-// alone, one right after another, so the worker's threads never go idle.
+// worker against two baselines driven from Go over the same kind of pipes: a
+// bare ping-pong of the same frame with a python3 loop that does not decode it
+// (pipe-, the floor of any port protocol), and an erlport-shaped call to a
+// single-threaded python3 loop that decodes, calls and encodes with our codec
+// (loop-). The three take turns in blocks of benchBlock calls, so each is timed
+// as a caller calling in a loop meets it; "interleaved" takes turns call by
+// call instead, so each peer is called once every three round trips, as a
+// caller calling now and then meets it. x-pipe and x-loop are the ratios of
+// the p50s; ns/op is the mean execute. "back-to-back" times executes alone and
+// the Go process's CPU per call.
 func BenchmarkExecute(b *testing.B) {
 	eng := startBench(b, 1)
 	pipe := startPipe(b, "--bare")
 	loop := startPipe(b)
-	b.Run("workers=1", func(b *testing.B) {
-		ctx := context.Background()
-		call := hooks.Call{AppPath: benchPath, Action: "echo", Args: []etf.Term{benchArg}}
-		frame := callFrame(b, call)
-		calls := make([]time.Duration, 0, b.N)
-		pings := make([]time.Duration, 0, b.N)
-		loops := make([]time.Duration, 0, b.N)
-		for i := range b.N + benchWarmup {
-			t0 := time.Now()
-			if _, err := eng.Execute(ctx, call); err != nil {
-				b.Fatal(err)
-			}
-			t1 := time.Now()
-			if err := pipe.ping(frame); err != nil {
-				b.Fatal(err)
-			}
-			t2 := time.Now()
-			if err := loop.loopCall(int64(i)); err != nil {
-				b.Fatal(err)
-			}
-			if i >= benchWarmup {
-				calls = append(calls, t1.Sub(t0))
-				pings = append(pings, t2.Sub(t1))
-				loops = append(loops, time.Since(t2))
-			}
-		}
+	call := hooks.Call{AppPath: benchPath, Action: "echo", Args: []etf.Term{benchArg}}
+	frame := callFrame(b, call)
+	execute := func(int) error {
+		_, err := eng.Execute(context.Background(), call)
+		return err
+	}
+	ping := func(int) error { return pipe.ping(frame) }
+	loopCall := func(i int) error { return loop.loopCall(int64(i)) }
+	report := func(b *testing.B, calls, pings, loops []time.Duration) {
 		b.ReportMetric(mean(calls), "ns/op")
 		p50 := reportLatency(b, "", calls)
 		b.ReportMetric(p50/reportLatency(b, "pipe-", pings), "x-pipe")
 		b.ReportMetric(p50/reportLatency(b, "loop-", loops), "x-loop")
-	})
-	b.Run("workers=1/back-to-back", func(b *testing.B) {
-		ctx := context.Background()
-		call := hooks.Call{AppPath: benchPath, Action: "echo", Args: []etf.Term{benchArg}}
-		calls := make([]time.Duration, 0, b.N)
-		var cpu0 time.Duration
-		for i := range b.N + benchWarmup {
-			if i == benchWarmup {
-				cpu0 = cpuNow()
-			}
-			t0 := time.Now()
-			if _, err := eng.Execute(ctx, call); err != nil {
-				b.Fatal(err)
-			}
-			if i >= benchWarmup {
-				calls = append(calls, time.Since(t0))
+	}
+	b.Run("workers=1", func(b *testing.B) {
+		var times [3][]time.Duration
+		for i, f := range []func(int) error{execute, ping, loopCall} {
+			timeCalls(b, f, benchWarmup)
+			times[i] = make([]time.Duration, 0, b.N)
+		}
+		for len(times[0]) < b.N {
+			n := min(benchBlock, b.N-len(times[0]))
+			for i, f := range []func(int) error{execute, ping, loopCall} {
+				times[i] = append(times[i], timeCalls(b, f, n)...)
 			}
 		}
+		report(b, times[0], times[1], times[2])
+	})
+	b.Run("workers=1/interleaved", func(b *testing.B) {
+		var times [3][]time.Duration
+		for i := range b.N + benchWarmup {
+			for k, f := range []func(int) error{execute, ping, loopCall} {
+				t0 := time.Now()
+				if err := f(i); err != nil {
+					b.Fatal(err)
+				}
+				if i >= benchWarmup {
+					times[k] = append(times[k], time.Since(t0))
+				}
+			}
+		}
+		report(b, times[0], times[1], times[2])
+	})
+	b.Run("workers=1/back-to-back", func(b *testing.B) {
+		timeCalls(b, execute, benchWarmup)
+		cpu0 := cpuNow()
+		calls := timeCalls(b, execute, b.N)
 		reportCPU(b, cpu0, b.N)
 		b.ReportMetric(mean(calls), "ns/op")
 		reportLatency(b, "", calls)

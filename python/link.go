@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -79,6 +80,11 @@ type link struct {
 
 	ids  atomic.Int64
 	busy atomic.Int64 // calls and streams in flight on the process
+	// canSpin: the process has more than one P, so a caller polling for its reply leaves the reader one; quick:
+	// the last call's reply came within the pool's spin (see pollReply).
+	canSpin bool
+	quick   atomic.Bool
+	probes  atomic.Int64
 
 	mu      sync.Mutex
 	closed  bool
@@ -145,13 +151,15 @@ const readBuffer = 64 << 10
 const keepWriteBuffer = 1 << 20
 
 func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
-	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r), readBuffer), etf.Packet4)
+	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r, p.spin), readBuffer), etf.Packet4)
 	l := &link{
-		pool: p, name: name, r: pr, in: in, out: out, w: raw(w), log: p.log.With("python", name),
+		pool: p, name: name, r: pr, in: in, out: out, w: raw(w, p.spin), log: p.log.With("python", name),
 		pending: map[int64]waiter{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
 		paths: map[string]bool{},
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
 	}
+	l.canSpin = runtime.GOMAXPROCS(0) > 1 && p.spin > 0
+	l.quick.Store(true)
 	l.ctx, l.cancel = context.WithCancelCause(context.Background())
 	l.rd.HandOff = l.handOff
 	p.watch.Add(&l.rd)
@@ -159,10 +167,11 @@ func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out i
 	return l
 }
 
-// raw returns a rawio.Socket on f's file descriptor when f is a pipe or socket on Go's poller, else f.
-func raw[F any](f F) F {
+// raw returns a rawio.Socket on f's file descriptor, whose reads spin for up to spin, when f is a pipe or
+// socket on Go's poller, else f.
+func raw[F any](f F, spin time.Duration) F {
 	if sc, ok := any(f).(syscall.Conn); ok {
-		if s := rawio.NewConn(sc, 0, &rawio.Load{}); s != nil {
+		if s := rawio.NewConn(sc, spin, &rawio.Load{}); s != nil {
 			if rw, ok := any(s).(F); ok {
 				return rw
 			}
@@ -635,6 +644,7 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	l.busy.Add(1)
 	defer l.busy.Add(-1)
 	handOffIfInline(ctx)
+	sent := rawio.MonoNow()
 	encErr, err := l.sendRequest(proto.AtomCall, id, call)
 	if encErr != nil {
 		l.forget(id)
@@ -643,14 +653,49 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	if err != nil {
 		l.log.Debug("python: call not sent; waiting for the end of the link", "err", err)
 	}
+	if r, ok := l.pollReply(ch, sent); ok {
+		replyChans.Put(ch)
+		return r.v, r.err
+	}
 	select {
 	case r := <-ch:
+		l.quick.Store(rawio.MonoNow()-sent <= int64(l.pool.spin))
 		replyChans.Put(ch)
 		return r.v, r.err
 	case <-ctx.Done():
 		l.forget(id)
 		l.send(etf.Tuple{proto.AtomCancel, id})
 		return nil, ctx.Err()
+	}
+}
+
+// tryProbe reports whether a call should poll for its reply although the last one's came late: one call in
+// rawio.ProbeEvery does, so that a link whose replies come fast again gets polling back.
+func (l *link) tryProbe() bool {
+	return l.probes.Add(1)%rawio.ProbeEvery == 0
+}
+
+// pollReply polls ch for the reply to a call sent at sent (rawio.MonoNow), yielding the CPU between polls, for
+// up to the pool's spin, when this is the link's only call in flight, a spinning goroutine leaves another P to
+// the reader, and the last reply came that fast (or a probe says to try): a reply that finds its caller
+// polling costs no wakeup, while one that finds it parked costs a thread's wakeup, on a VM more than a quick
+// call's whole round trip.
+func (l *link) pollReply(ch chan result, sent int64) (result, bool) {
+	if !l.canSpin || l.busy.Load() != 1 || !l.quick.Load() && !l.tryProbe() {
+		return result{}, false
+	}
+	for {
+		select {
+		case r := <-ch:
+			l.quick.Store(true)
+			return r, true
+		default:
+		}
+		if rawio.MonoNow()-sent > int64(l.pool.spin) {
+			l.quick.Store(false)
+			return result{}, false
+		}
+		rawio.Yield()
 	}
 }
 

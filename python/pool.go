@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,8 @@ type Pool struct {
 	log   *slog.Logger
 	dir   string // where the embedded package is unpacked
 	pyp   string // the workers' PYTHONPATH
+	// spin is how long a link polls for what it waits on before it parks (see SpinEnv); 0 never does
+	spin time.Duration
 
 	mu        sync.Mutex
 	closed    bool
@@ -105,6 +108,21 @@ type Pool struct {
 
 	done chan struct{}
 	wg   sync.WaitGroup
+}
+
+// SpinEnv names the environment variable that bounds, in microseconds, how long each end of a link to a
+// Python process polls for the next frame before it sleeps (docs/python.md, "Latency"): the node's side
+// here, and the Python side in hornbeam_erlang, which workers inherit it for. 0 turns polling off; unset,
+// the bound is rawio.LocalSpin.
+const SpinEnv = "HORNBEAM_SPIN_US"
+
+// spinFromEnv returns the bound SpinEnv sets, or rawio.LocalSpin.
+func spinFromEnv() time.Duration {
+	us, err := strconv.Atoi(os.Getenv(SpinEnv))
+	if err != nil || us < 0 {
+		return rawio.LocalSpin
+	}
+	return time.Duration(us) * time.Microsecond
 }
 
 // Start unpacks the hornbeam_erlang package, starts cfg.Workers workers and
@@ -142,7 +160,7 @@ func Start(eng *hooks.Engine, cfg Config) (*Pool, error) {
 		eng: eng, cfg: cfg, log: cfg.Logger, id: etf.Atom(fmt.Sprintf("python_pool_%d", poolIDs.Add(1))),
 		routes: map[string][]*link{}, links: map[*link]bool{}, done: make(chan struct{}),
 		srv:   proto.NewServer(proto.Options{Engine: eng, Logger: cfg.Logger}),
-		watch: rawio.NewWatchdog(),
+		watch: rawio.NewWatchdog(), spin: spinFromEnv(),
 	}
 	if cfg.Workers == 0 {
 		return p, nil

@@ -36,6 +36,10 @@ type Socket struct {
 	rerrno   syscall.Errno
 	readFn   func(fd uintptr) bool
 	canSpin  bool  // more than one P: a spinning reader leaves the others one
+	yield    bool  // a spinning read gives the CPU to other threads between reads
+	spinFor  int64 // how long a read spins, in nanoseconds: readSpin, or LocalSpin for a local peer
+	spinning bool  // this read spins: the last wait was short, or probe said to try
+	probe    Probe // with spin off, a local peer's reads still spin now and then, to see if it pays again
 	spin     bool  // the last wait for data took readSpin or less
 	waitFrom int64 // MonoNow when this read first found the socket empty; 0 until then
 
@@ -57,28 +61,40 @@ type Socket struct {
 
 // NewSocket returns a Socket for nc when it is a plain TCP connection, else nil; coalesceMax bounds its
 // coalescing sleep (0 turns coalescing off), and load is what the connection counts of the peer's packets.
+// Its reads spin for up to readSpin, without yielding (the peer is another machine, or a BEAM whose
+// schedulers spin themselves).
 func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Socket {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
 	}
-	s := NewConn(tc, coalesceMax, load)
+	s := newSocket(tc, coalesceMax, load)
 	if s != nil {
-		s.canSpin = runtime.GOMAXPROCS(0) > 1
+		s.spinFor = int64(readSpin)
 	}
 	return s
 }
 
 // NewConn returns a Socket for any non-blocking file on Go's poller (an *os.File pipe, a *net.UnixConn), else
-// nil; coalesceMax and load are as for NewSocket. Its reads do not spin: a peer whose replies come from
-// another process on the same machine needs the CPU that a spin would take (on two cores, a link to a Python
-// worker spinning for its reply took half again as long per call).
-func NewConn(sc syscall.Conn, coalesceMax time.Duration, load *Load) *Socket {
+// nil; load is as for NewSocket. Its reads spin for up to spin (0: never), yielding the CPU between reads
+// (see Yield): the peer is another process on this machine, and on two cores the reply it writes needs the
+// core that a plain spin would hold. While spinning is off (the last wait was longer), one wait in ProbeEvery
+// spins anyway, as a wait that slept is longer by a wakeup than the peer's answer.
+func NewConn(sc syscall.Conn, spin time.Duration, load *Load) *Socket {
+	s := newSocket(sc, 0, load)
+	if s != nil {
+		s.spinFor, s.yield, s.probe = int64(spin), true, Probe{Every: ProbeEvery}
+		s.canSpin = s.canSpin && spin > 0
+	}
+	return s
+}
+
+func newSocket(sc syscall.Conn, coalesceMax time.Duration, load *Load) *Socket {
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	s := &Socket{rc: rc, Load: load, coalesceMax: int64(coalesceMax)}
+	s := &Socket{rc: rc, Load: load, coalesceMax: int64(coalesceMax), canSpin: runtime.GOMAXPROCS(0) > 1}
 	s.readFn = s.readOnce
 	s.writeFn = s.writeOnce
 	return s
@@ -106,6 +122,12 @@ func (s *Socket) Read(b []byte) (int, error) {
 // readSpin is how long a read re-reads an empty socket before parking, when the last wait was as short.
 const readSpin = 100 * time.Microsecond
 
+// LocalSpin is how long a wait for a peer process on this machine should poll before parking, yielding
+// between polls, when the last wait was as short. It is half of readSpin: such a peer's quick replies come
+// within tens of microseconds, and a peer called now and then (every 100 µs, say) should find the poller
+// asleep rather than taking the CPU from whatever runs in between.
+const LocalSpin = 50 * time.Microsecond
+
 // readOnce is one read(2), or several while it spins; false asks the netpoller to wait for the socket.
 func (s *Socket) readOnce(fd uintptr) bool {
 	for {
@@ -126,8 +148,12 @@ func (s *Socket) readOnce(fd uintptr) bool {
 			now := MonoNow()
 			if s.waitFrom == 0 {
 				s.waitFrom = now
+				s.spinning = s.canSpin && (s.spin || s.probe.Try())
 			}
-			if s.spin && !s.concurrent && now-s.waitFrom < int64(readSpin) && s.Deferred.Load() == 0 {
+			if s.spinning && !s.concurrent && now-s.waitFrom < s.spinFor && s.Deferred.Load() == 0 {
+				if s.yield {
+					Yield()
+				}
 				continue
 			}
 			return false
@@ -139,7 +165,7 @@ func (s *Socket) readOnce(fd uintptr) bool {
 		now := MonoNow()
 		s.measure(now)
 		if s.waitFrom != 0 {
-			s.spin = s.canSpin && now-s.waitFrom <= int64(readSpin)
+			s.spin = s.canSpin && now-s.waitFrom <= s.spinFor
 		}
 		return true
 	}
@@ -300,4 +326,35 @@ func (s *Socket) consume(n int) {
 	if n > 0 {
 		s.wbufs[0] = s.wbufs[0][n:]
 	}
+}
+
+// ProbeEvery is how often a local peer's wait spins while spinning is off: a wait that slept took a wakeup
+// longer than the peer's answer, so only a spin tells whether spinning pays again. A peer called now and
+// then costs one spin in ProbeEvery waits; one called in a loop gets spinning back within ProbeEvery calls.
+const ProbeEvery = 8
+
+// Probe says when to try a spin while spinning is off; Every 0 never does.
+type Probe struct {
+	Every int
+	n     int
+}
+
+// Try reports whether this wait should spin anyway: every Every-th call.
+func (p *Probe) Try() bool {
+	if p.Every == 0 {
+		return false
+	}
+	p.n++
+	if p.n < p.Every {
+		return false
+	}
+	p.n = 0
+	return true
+}
+
+// Yield gives the CPU this thread runs on to any other thread that is ready to run on it (sched_yield(2)),
+// keeping the goroutine's P: a spin that calls it between polls costs a peer process on the same core no
+// timeslice, and the thread no wakeup when what it waits for comes.
+func Yield() {
+	syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 }

@@ -65,3 +65,17 @@ func TestCountCallerFollowsMonitors(t *testing.T) {
 	s.CountCaller(false)
 	require.Zero(t, s.Callers, "a stray DEMONITOR_P does not go below zero")
 }
+
+func TestProbeSpinsEveryNthWait(t *testing.T) {
+	p := Probe{Every: 3}
+	var got []bool
+	for range 6 {
+		got = append(got, p.Try())
+	}
+	require.Equal(t, []bool{false, false, true, false, false, true}, got)
+
+	never := Probe{}
+	for range 10 {
+		require.False(t, never.Try())
+	}
+}

@@ -3,7 +3,9 @@
 import os
 import socket
 import threading
+import time
 import unittest
+from unittest import mock
 
 from hornbeam_erlang.port import MAX_FRAME, Port
 
@@ -41,6 +43,38 @@ class TestPort(unittest.TestCase):
         os.close(write_fd)
         with self.assertRaises(EOFError):
             port.read_frame()
+
+    def test_close_under_a_sleeping_read(self) -> None:
+        port, write_fd = self.pipe_pair()
+        self.addCleanup(os.close, write_fd)
+        got = []
+
+        def read() -> None:
+            try:
+                port.read_frame()
+            except EOFError as exc:
+                got.append(exc)
+        thread = threading.Thread(target=read)
+        thread.start()
+        time.sleep(0.05)
+        read_fd = port._read_fd
+        port.close()
+        os.fstat(read_fd)  # still open: the reader uses it
+        thread.join(1)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(len(got), 1)
+        with self.assertRaises(OSError):
+            os.fstat(read_fd)  # the reader closed it as it left
+        with self.assertRaises(EOFError):
+            port.read_frame()
+
+    def test_spin_off(self) -> None:
+        with mock.patch.dict(os.environ, {"HORNBEAM_SPIN_US": "0"}):
+            port, write_fd = self.pipe_pair()
+        self.addCleanup(os.close, write_fd)
+        os.write(write_fd, b"\x00\x00\x00\x01!")
+        self.assertEqual(port.read_frame(), b"!")
+        self.assertEqual(port._spin_ns, 0)
 
     def test_write_packed(self) -> None:
         read_fd, write_fd = os.pipe()
