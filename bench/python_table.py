@@ -65,6 +65,8 @@ def main(paths):
          "bare pipe ping-pong, Go<->python3", get(go, "pipe-p50-us"), None, None),
         ("Go->Python execute p50, back-to-back (us)", get(go + "/back-to-back", "p50-us"),
          "erlport-shaped loop driven from Go", get(go, "loop-p50-us"), None, None),
+        ("Go->Python execute p50, interleaved (us)", get(go + "/interleaved", "p50-us"),
+         "erlport-shaped loop, interleaved call by call", get(go + "/interleaved", "loop-p50-us"), None, None),
         ("Go->Python execute, worker CPU per call (us)", get("py_worker", "cpu_us"),
          "erlport-shaped loop's CPU per call", get("py_loop", "cpu_us"), None, None),
         ("erlport-like Erlang port loop p50 (us)", get("erlport_like", "p50_us"),
