@@ -94,6 +94,10 @@ type link struct {
 	served  map[int64]*served
 	paths   map[string]bool
 
+	// load tells the read side's rawio.Socket when a read should not spin: after the reply to the last call in
+	// flight, when the process has nothing more to send soon (it calls back only while a call runs, or as a
+	// caller of its own, whose frames are requests)
+	load   *rawio.Load
 	rd     rawio.Reader // the reader's generation and whether it runs a call inline, for the pool's watchdog
 	inline inlineCall   // the call the reader runs inline, if any; under mu
 
@@ -151,9 +155,10 @@ const readBuffer = 64 << 10
 const keepWriteBuffer = 1 << 20
 
 func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
-	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r, p.spin), readBuffer), etf.Packet4)
-	l := &link{
-		pool: p, name: name, r: pr, in: in, out: out, w: raw(w, p.spin), log: p.log.With("python", name),
+	load := &rawio.Load{}
+	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r, p.spin, load), readBuffer), etf.Packet4)
+	l := &link{load: load,
+		pool: p, name: name, r: pr, in: in, out: out, w: raw(w, p.spin, &rawio.Load{}), log: p.log.With("python", name),
 		pending: map[int64]waiter{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
 		paths: map[string]bool{},
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
@@ -167,11 +172,11 @@ func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out i
 	return l
 }
 
-// raw returns a rawio.Socket on f's file descriptor, whose reads spin for up to spin, when f is a pipe or
-// socket on Go's poller, else f.
-func raw[F any](f F, spin time.Duration) F {
+// raw returns a rawio.Socket on f's file descriptor, whose reads spin for up to spin and which load tells when
+// not to, when f is a pipe or socket on Go's poller, else f.
+func raw[F any](f F, spin time.Duration, load *rawio.Load) F {
 	if sc, ok := any(f).(syscall.Conn); ok {
-		if s := rawio.NewConn(sc, spin, &rawio.Load{}); s != nil {
+		if s := rawio.NewConn(sc, spin, load); s != nil {
 			if rw, ok := any(s).(F); ok {
 				return rw
 			}
@@ -274,10 +279,17 @@ func (l *link) read(gen uint64) {
 			continue
 		}
 		l.handle(t)
+		l.load.Idle.Store(isReply(t) && l.busy.Load() == 0)
 		if l.rd.Gen() != gen {
 			return
 		}
 	}
+}
+
+// isReply reports whether t is a {reply, Id, Result} frame.
+func isReply(t etf.Term) bool {
+	msg, ok := t.(etf.Tuple)
+	return ok && len(msg) == 3 && msg[0] == proto.AtomReply
 }
 
 // handOff starts the reader of generation gen while the current one runs a call inline, and makes that call

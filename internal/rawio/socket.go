@@ -150,7 +150,7 @@ func (s *Socket) readOnce(fd uintptr) bool {
 				s.waitFrom = now
 				s.spinning = s.canSpin && (s.spin || s.probe.Try())
 			}
-			if s.spinning && !s.concurrent && now-s.waitFrom < s.spinFor && s.Deferred.Load() == 0 {
+			if s.spinning && !s.concurrent && now-s.waitFrom < s.spinFor && s.Deferred.Load() == 0 && !s.Idle.Load() {
 				if s.yield {
 					Yield()
 				}
@@ -234,6 +234,9 @@ type Load struct {
 	// Deferred counts the peer's calls in flight that another goroutine answers (a Python worker's reply):
 	// while there are any the peer waits on them, not on this side's reads, so a read does not spin.
 	Deferred atomic.Int64
+	// Idle says that the connection expects nothing from the peer soon (it answered the last call this side
+	// made, and the peer calls nothing of its own): a read does not spin.
+	Idle atomic.Bool
 }
 
 // CountCaller follows the peer's calls in flight, given a MONITOR_P (monitor true) or DEMONITOR_P on a served
