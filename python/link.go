@@ -94,9 +94,9 @@ type link struct {
 	served  map[int64]*served
 	paths   map[string]bool
 
-	// load tells the read side's rawio.Socket when a read should not spin: after the reply to the last call in
-	// flight, when the process has nothing more to send soon (it calls back only while a call runs, or as a
-	// caller of its own, whose frames are requests)
+	// load tells the read side's rawio.Socket when nothing is due from the process (Idle): no call of ours in
+	// flight and the last frame not a request of its own (a caller's next request comes a round trip after
+	// our reply). An idle read spins for rawio.IdleGrace at most, in case a call starts (which clears Idle).
 	load   *rawio.Load
 	rd     rawio.Reader // the reader's generation and whether it runs a call inline, for the pool's watchdog
 	inline inlineCall   // the call the reader runs inline, if any; under mu
@@ -279,17 +279,24 @@ func (l *link) read(gen uint64) {
 			continue
 		}
 		l.handle(t)
-		l.load.Idle.Store(isReply(t) && l.busy.Load() == 0)
+		l.load.Idle.Store(l.busy.Load() == 0 && !isRequest(t))
 		if l.rd.Gen() != gen {
 			return
 		}
 	}
 }
 
-// isReply reports whether t is a {reply, Id, Result} frame.
-func isReply(t etf.Term) bool {
+// isRequest reports whether t is a request frame the process makes of the node, a call of its own.
+func isRequest(t etf.Term) bool {
 	msg, ok := t.(etf.Tuple)
-	return ok && len(msg) == 3 && msg[0] == proto.AtomReply
+	if !ok || len(msg) == 0 {
+		return false
+	}
+	switch msg[0] {
+	case proto.AtomExecute, proto.AtomExecuteAsync, proto.AtomAwaitResult, proto.AtomStream:
+		return true
+	}
+	return false
 }
 
 // handOff starts the reader of generation gen while the current one runs a call inline, and makes that call
@@ -619,13 +626,14 @@ func (l *link) forget(id int64) (waiter, bool) {
 	return w, ok
 }
 
-// deliver hands r to w: a deferred call's done runs here, and the call stops counting as busy.
+// deliver hands r to w, a call that stops counting as busy here (so that the reader knows at once whether
+// it waits for more); a deferred call's done runs here.
 func (l *link) deliver(w waiter, r result) {
+	l.busy.Add(-1)
 	if w.done == nil {
 		w.ch <- r
 		return
 	}
-	l.busy.Add(-1)
 	w.done(r.v, r.err)
 }
 
@@ -648,18 +656,19 @@ func (l *link) onReply(id int64, r etf.Term) {
 // call runs call on the process and waits for its reply, ctx, or the link's end.
 func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 	ch := replyChans.Get().(chan result)
+	l.busy.Add(1)
+	l.load.Idle.Store(false)
 	id, err := l.request(waiter{ch: ch})
 	if err != nil {
+		l.busy.Add(-1)
 		replyChans.Put(ch)
 		return nil, err
 	}
-	l.busy.Add(1)
-	defer l.busy.Add(-1)
 	handOffIfInline(ctx)
 	sent := rawio.MonoNow()
 	encErr, err := l.sendRequest(proto.AtomCall, id, call)
 	if encErr != nil {
-		l.forget(id)
+		l.abandon(id)
 		return nil, hooks.BadArg(fmt.Sprintf("python: %v", encErr))
 	}
 	if err != nil {
@@ -675,10 +684,20 @@ func (l *link) call(ctx context.Context, call hooks.Call) (etf.Term, error) {
 		replyChans.Put(ch)
 		return r.v, r.err
 	case <-ctx.Done():
-		l.forget(id)
+		l.abandon(id)
 		l.send(etf.Tuple{proto.AtomCancel, id})
 		return nil, ctx.Err()
 	}
+}
+
+// abandon forgets the call id that its caller stops waiting for, which then stops counting as busy; false
+// when its reply was delivered meanwhile (and it stopped counting then).
+func (l *link) abandon(id int64) bool {
+	_, ok := l.forget(id)
+	if ok {
+		l.busy.Add(-1)
+	}
+	return ok
 }
 
 // tryProbe reports whether a call should poll for its reply although the last one's came late: one call in
@@ -716,6 +735,7 @@ func (l *link) pollReply(ch chan result, sent int64) (result, bool) {
 // returned abandons the call: done is not called for it any more, and the process gets {cancel, Id}.
 func (l *link) callDeferred(call hooks.Call, done func(etf.Term, error)) (abandon func()) {
 	l.busy.Add(1)
+	l.load.Idle.Store(false)
 	id, err := l.request(waiter{done: done})
 	if err != nil {
 		l.busy.Add(-1)
@@ -723,8 +743,7 @@ func (l *link) callDeferred(call hooks.Call, done func(etf.Term, error)) (abando
 		return func() {}
 	}
 	abandon = func() {
-		if _, ok := l.forget(id); ok {
-			l.busy.Add(-1)
+		if l.abandon(id) {
 			l.send(etf.Tuple{proto.AtomCancel, id})
 		}
 	}

@@ -150,7 +150,8 @@ func (s *Socket) readOnce(fd uintptr) bool {
 				s.waitFrom = now
 				s.spinning = s.canSpin && (s.spin || s.probe.Try())
 			}
-			if s.spinning && !s.concurrent && now-s.waitFrom < s.spinFor && s.Deferred.Load() == 0 && !s.Idle.Load() {
+			if s.spinning && !s.concurrent && now-s.waitFrom < s.spinFor && s.Deferred.Load() == 0 &&
+				(now-s.waitFrom < int64(IdleGrace) || !s.Idle.Load()) {
 				if s.yield {
 					Yield()
 				}
@@ -234,8 +235,9 @@ type Load struct {
 	// Deferred counts the peer's calls in flight that another goroutine answers (a Python worker's reply):
 	// while there are any the peer waits on them, not on this side's reads, so a read does not spin.
 	Deferred atomic.Int64
-	// Idle says that the connection expects nothing from the peer soon (it answered the last call this side
-	// made, and the peer calls nothing of its own): a read does not spin.
+	// Idle says that the connection expects nothing from the peer soon (no call of this side's is in flight,
+	// and the peer calls nothing of its own): a read spins for IdleGrace at most, which a caller that calls
+	// again at once (clearing Idle) finds it still spinning through.
 	Idle atomic.Bool
 }
 
@@ -330,6 +332,9 @@ func (s *Socket) consume(n int) {
 		s.wbufs[0] = s.wbufs[0][n:]
 	}
 }
+
+// IdleGrace is how long a read spins while its connection is Idle.
+const IdleGrace = 15 * time.Microsecond
 
 // ProbeEvery is how often a local peer's wait spins while spinning is off: a wait that slept took a wakeup
 // longer than the peer's answer, so only a spin tells whether spinning pays again. A peer called now and
