@@ -335,12 +335,7 @@ func appendBitString(b []byte, x BitString) ([]byte, error) {
 }
 
 func appendTuple(b []byte, t Tuple, left int) ([]byte, error) {
-	if len(t) <= math.MaxUint8 {
-		b = append(b, tagSmallTuple, byte(len(t)))
-	} else {
-		b = append(b, tagLargeTuple)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(t)))
-	}
+	b = AppendTupleHead(b, len(t))
 	if len(t) == 0 {
 		return b, nil
 	}

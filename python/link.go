@@ -185,21 +185,14 @@ func raw[F any](f F, spin time.Duration, load *rawio.Load) F {
 	return f
 }
 
-// Wire facts of the external term format (erts' external.h) that appendRequest writes itself.
-const (
-	frameHeader   = 4   // the size of a frame's {packet,4} length prefix
-	etfVersion    = 131 // the version byte before a term
-	tagSmallTuple = 104 // SMALL_TUPLE_EXT: arity in one byte
-	tagNil        = 106 // NIL_EXT: []
-	tagList       = 108 // LIST_EXT: length in four bytes, the elements, then the tail
-	tagMap        = 116 // MAP_EXT: arity in four bytes, then keys and values
-)
+// frameHeader is the size of a frame's {packet,4} length prefix.
+const frameHeader = 4
 
 // appendRequest appends the request frame {Op, Id, AppPath, Action, Args, Kwargs[, Extra]} of call to dst,
 // version byte included, without building the tuple, the args list or an empty kwargs map; dst is returned
 // unchanged on error.
 func appendRequest(dst []byte, op etf.Atom, id int64, call hooks.Call, extra ...etf.Term) ([]byte, error) {
-	b := append(dst, etfVersion, tagSmallTuple, byte(6+len(extra)))
+	b := etf.AppendTupleHead(etf.AppendVersion(dst), 6+len(extra))
 	var err error
 	for _, t := range []etf.Term{op, id, call.AppPath, call.Action} {
 		if b, err = etf.AppendTerm(b, t); err != nil {
@@ -207,16 +200,16 @@ func appendRequest(dst []byte, op etf.Atom, id int64, call hooks.Call, extra ...
 		}
 	}
 	if len(call.Args) > 0 {
-		b = binary.BigEndian.AppendUint32(append(b, tagList), uint32(len(call.Args)))
+		b = etf.AppendListHead(b, len(call.Args))
 		for _, t := range call.Args {
 			if b, err = etf.AppendTerm(b, t); err != nil {
 				return dst, err
 			}
 		}
 	}
-	b = append(b, tagNil)
+	b = etf.AppendNil(b)
 	if len(call.Kwargs) == 0 {
-		b = append(b, tagMap, 0, 0, 0, 0)
+		b = etf.AppendMapHead(b, 0)
 	} else if b, err = etf.AppendTerm(b, call.Kwargs); err != nil {
 		return dst, err
 	}
