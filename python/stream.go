@@ -44,6 +44,7 @@ func (l *link) stream(ctx context.Context, call hooks.Call) (hooks.Stream, error
 	l.streams[s.id] = s
 	l.mu.Unlock()
 	l.busy.Add(1)
+	l.load.Idle.Store(false)
 	handOffIfInline(ctx)
 	encErr, err := l.sendRequest(proto.AtomStream, s.id, call, window)
 	if encErr != nil {
