@@ -313,3 +313,47 @@ func TestRefusalsLoggedWithinBudget(t *testing.T) {
 	got := strings.Count(logs.String(), "handshake refused")
 	require.Equal(t, loglimit.Burst, got, "got %d refusal lines; want %d", got, loglimit.Burst)
 }
+
+// TestSimultaneousConnect: two Go nodes connect to each other at the same moment, as global makes them do. As
+// OTP's handshake settles it, one connection wins: both connects succeed with it, and neither node sees its
+// peer go down.
+func TestSimultaneousConnect(t *testing.T) {
+	for round := range 10 {
+		a, logsA := startLoggedNode(t, false)
+		b, logsB := startLoggedNode(t, false)
+		var mu sync.Mutex
+		events := map[string][]bool{}
+		for _, n := range []*Node{a, b} {
+			n.served.WatchPeers(func(c *dist.Conn, up bool) {
+				mu.Lock()
+				defer mu.Unlock()
+				events[n.Name()] = append(events[n.Name()], up)
+			})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for _, pair := range [][2]*Node{{a, b}, {b, a}} {
+			go func() {
+				<-start
+				_, err := pair[0].connTo(ctx, etf.Atom(pair[1].Name()))
+				errs <- err
+			}()
+		}
+		close(start)
+		for range 2 {
+			require.NoError(t, <-errs, "round %d", round)
+		}
+		cancel()
+		// A lost connection would show within a tick of its peer's end.
+		time.Sleep(100 * time.Millisecond)
+		require.NotNil(t, a.conn(etf.Atom(b.Name())), "round %d", round)
+		require.NotNil(t, b.conn(etf.Atom(a.Name())), "round %d", round)
+		mu.Lock()
+		got := fmt.Sprint(events[a.Name()], events[b.Name()])
+		mu.Unlock()
+		require.Equal(t, "[true] [true]", got, "round %d: peer events of a and b; logs:\n%s\n%s", round, logsA.String(), logsB.String())
+		a.Stop()
+		b.Stop()
+	}
+}
