@@ -329,7 +329,7 @@ func (a *Acceptor) logRefused(remote net.Addr, err error, evicted bool) {
 		a.log.Warn(err.Error(), attrs...)
 	case evicted:
 		a.log.Debug("node: handshake dropped to make room for newer ones", attrs...)
-	case IsSettled(err):
+	case isSettled(err):
 		a.log.Debug("node: connection given up for the one the other way", append(attrs, "error", err)...)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		a.log.Debug("node: handshake timed out", append(attrs, "after", Timeout)...)

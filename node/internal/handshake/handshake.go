@@ -157,7 +157,7 @@ func (h *Handshake) start(remote net.Addr, conn lib.NetReadWriter, tls bool, coo
 	switch {
 	case err == nil:
 		a.finished()
-	case IsSettled(err):
+	case isSettled(err):
 		a.release()
 		h.log.Debug("node: connection given up for the one the other way", "peer", peer, "error", err)
 	case isCookieError(err):
@@ -175,8 +175,8 @@ func (h *Handshake) start(remote net.Addr, conn lib.NetReadWriter, tls bool, coo
 func (h *Handshake) Dialer(peer string) ergonode.HandshakeInterface { return dialer{h: h, peer: peer} }
 
 // Pending returns a channel that is closed when the handshake that claims peer ends (its connection served, or
-// the handshake failed), or nil when none does. A dial that failed with IsSettled waits for it and then finds
-// the connection, if any.
+// the handshake failed), or nil when none does. A dial that gave way to another handshake with the peer waits
+// for it and then finds the connection, if any.
 func (h *Handshake) Pending(peer string) <-chan struct{} { return h.claims.pending(peer) }
 
 // dialer is the handshake of ergo's route to one peer.

@@ -236,11 +236,11 @@ func TestClaimDialBusy(t *testing.T) {
 	a, err := s.dial("b@h", nil)
 	require.NoError(t, err)
 	_, err = s.dial("b@h", nil)
-	require.True(t, IsSettled(err), "a second dial while one is in progress: got %v; want %v", err, errBusy)
+	require.True(t, isSettled(err), "a second dial while one is in progress: got %v; want %v", err, errBusy)
 	a.release()
 	s.setPeers(peerList{"b@h"})
 	_, err = s.dial("b@h", nil)
-	require.True(t, IsSettled(err), "a dial to a connected peer: got %v; want %v", err, errBusy)
+	require.True(t, isSettled(err), "a dial to a connected peer: got %v; want %v", err, errBusy)
 }
 
 // TestSimultaneousDials: nodes a@host and b@host dial each other at once, each before it reads the other's
@@ -282,10 +282,10 @@ func TestSimultaneousDials(t *testing.T) {
 		time.Second, time.Millisecond, "both dials claim their peer before any send_name is read")
 	// b@host reads a@host's send_name first (the other order ends a@host's dial before its send_name is read).
 	r := <-accept(hb, bIn)
-	require.True(t, IsSettled(r.err), "b@host's accept: got %v; want %v", r.err, errLostRace)
+	require.True(t, isSettled(r.err), "b@host's accept: got %v; want %v", r.err, errLostRace)
 	aAccept := accept(ha, aIn)
 	r = <-aDial
-	require.True(t, IsSettled(r.err), "a@host's dial: got %v; want %v", r.err, errLostRace)
+	require.True(t, isSettled(r.err), "a@host's dial: got %v; want %v", r.err, errLostRace)
 	won := <-bDial
 	require.NoError(t, won.err)
 	require.Equal(t, "a@host", won.d.Name)

@@ -33,10 +33,9 @@ var (
 	errBusy = errors.New("a connection to the peer is up or being made")
 )
 
-// IsSettled tells whether err is a handshake that gave way to another connection with the same peer: the
-// other side's of a simultaneous connect, a handshake in progress, or a connection already up. Pending tells
-// what to wait for.
-func IsSettled(err error) bool {
+// isSettled tells whether err is a handshake that gave way to another connection with the same peer: the
+// other side's of a simultaneous connect, a handshake in progress, or a connection already up.
+func isSettled(err error) bool {
 	return errors.Is(err, errLostRace) || errors.Is(err, errBusy)
 }
 
