@@ -313,3 +313,102 @@ func TestRefusalsLoggedWithinBudget(t *testing.T) {
 	got := strings.Count(logs.String(), "handshake refused")
 	require.Equal(t, loglimit.Burst, got, "got %d refusal lines; want %d", got, loglimit.Burst)
 }
+
+// TestSimultaneousConnect: two Go nodes connect to each other at the same moment, as global makes them do. As
+// OTP's handshake settles it, one connection wins: both connects succeed with it, and neither node sees its
+// peer go down.
+func TestSimultaneousConnect(t *testing.T) {
+	for round := range 10 {
+		a, logsA := startLoggedNode(t, false)
+		b, logsB := startLoggedNode(t, false)
+		var mu sync.Mutex
+		events := map[string][]bool{}
+		for _, n := range []*Node{a, b} {
+			n.served.WatchPeers(func(c *dist.Conn, up bool) {
+				mu.Lock()
+				defer mu.Unlock()
+				events[n.Name()] = append(events[n.Name()], up)
+			})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for _, pair := range [][2]*Node{{a, b}, {b, a}} {
+			go func() {
+				<-start
+				_, err := pair[0].connTo(ctx, etf.Atom(pair[1].Name()))
+				errs <- err
+			}()
+		}
+		close(start)
+		for range 2 {
+			require.NoError(t, <-errs, "round %d", round)
+		}
+		cancel()
+		// A lost connection would show within a tick of its peer's end.
+		time.Sleep(100 * time.Millisecond)
+		require.NotNil(t, a.conn(etf.Atom(b.Name())), "round %d", round)
+		require.NotNil(t, b.conn(etf.Atom(a.Name())), "round %d", round)
+		mu.Lock()
+		got := fmt.Sprint(events[a.Name()], events[b.Name()])
+		mu.Unlock()
+		require.Equal(t, "[true] [true]", got, "round %d: peer events of a and b; logs:\n%s\n%s", round, logsA.String(), logsB.String())
+		a.Stop()
+		b.Stop()
+	}
+}
+
+// TestSimultaneousConnectBEAM: a BEAM node and a Go node connect to each other at the same moment, round after
+// round, with the BEAM node's name the smaller and the greater one: every connect succeeds with one connection,
+// and each round brings exactly one node up and one down (the BEAM node's disconnect) on either side.
+func TestSimultaneousConnectBEAM(t *testing.T) {
+	requireErl(t)
+	const rounds = 5
+	// Node names compare as atoms do: "a…" < "e…" (the erl node's prefix) < "go…".
+	for _, prefix := range []string{"a", "go"} {
+		t.Run("go name "+prefix, func(t *testing.T) {
+			logs := &logBuffer{}
+			n, err := Start(context.Background(), Options{Name: uniqueName(prefix), Cookie: testCookie, Engine: hookstest.Engine(t),
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			require.NoError(t, err)
+			t.Cleanup(n.Stop)
+			var mu sync.Mutex
+			var events []bool
+			n.served.WatchPeers(func(c *dist.Conn, up bool) {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, up)
+			})
+			base := time.Now().Add(3 * time.Second).UnixMilli()
+			e := startErl(t, testCookie, n.Name(), fmt.Sprintf(`
+				ok = net_kernel:monitor_nodes(true),
+				Round = fun(I) ->
+					timer:sleep(max(0, %d + I * 600 - os:system_time(millisecond))),
+					R = net_kernel:connect_node(Go),
+					timer:sleep(300),
+					S = lists:member(Go, nodes()),
+					erlang:disconnect_node(Go),
+					{R, S}
+				end,
+				Rs = [Round(I) || I <- lists:seq(1, %d)],
+				timer:sleep(100),
+				Downs = fun D(N) -> receive {nodedown, _} -> D(N + 1) after 0 -> N end end,
+				io:format("rounds ~w ~w~n", [lists:usort(Rs), Downs(0)]),
+				halt().`, base, rounds))
+			for i := 1; i <= rounds; i++ {
+				time.Sleep(time.Until(time.UnixMilli(base + int64(i)*600)))
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, err := n.connTo(ctx, etf.Atom(e.name))
+				cancel()
+				require.NoError(t, err, "round %d", i)
+			}
+			require.Equal(t, fmt.Sprintf("[{true,true}] %d", rounds), e.waitPrefix(t, "rounds", 15*time.Second), "erl's connects, and its nodedowns")
+			eventually(t, "the last disconnect seen", func() bool { return n.conn(etf.Atom(e.name)) == nil })
+			mu.Lock()
+			got := fmt.Sprint(events)
+			mu.Unlock()
+			want := strings.TrimSuffix(strings.Repeat("true false ", rounds), " ")
+			require.Equal(t, "["+want+"]", got, "the Go node's peer events; log:\n%s", logs.String())
+		})
+	}
+}

@@ -131,7 +131,8 @@ func callTarget(to etf.Term) (peer etf.Atom, target etf.Term, err error) {
 	return "", nil, hooks.BadArg(fmt.Sprintf("node: Call to %v: want a pid or {Name, Node}", to))
 }
 
-// connTo returns the serving connection to peer, connecting first when there is none.
+// connTo returns the serving connection to peer, connecting first when there is none. When this node's dial
+// gives way to a connection the peer opens at the same time (see package handshake), it waits for that one.
 func (n *Node) connTo(ctx context.Context, peer etf.Atom) (*dist.Conn, error) {
 	if c := n.conn(peer); c != nil {
 		return c, nil
@@ -139,15 +140,27 @@ func (n *Node) connTo(ctx context.Context, peer etf.Atom) (*dist.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, hooks.ErrorOf(err)
 	}
-	if err := n.ergo.Connect(string(peer)); err != nil {
+	err := n.ergo.Connect(string(peer))
+	deadline := time.NewTimer(connectWait)
+	defer deadline.Stop()
+	if err != nil {
+		if pending := n.hs.Pending(string(peer)); pending != nil {
+			select {
+			case <-pending:
+			case <-deadline.C:
+			case <-ctx.Done():
+				return nil, hooks.ErrorOf(ctx.Err())
+			}
+		}
+		if c := n.conn(peer); c != nil {
+			return c, nil
+		}
 		n.log.Debug("node: cannot connect", "peer", peer, "error", err)
 		return nil, nodedown(peer)
 	}
 	// ergo hands the new connection to proto.Serve on a goroutine of its own; wait until it is served.
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	deadline := time.NewTimer(connectWait)
-	defer deadline.Stop()
 	for {
 		if c := n.conn(peer); c != nil {
 			return c, nil

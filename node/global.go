@@ -417,11 +417,6 @@ func (e globalEnv) Exit(from, pid etf.Pid, reason etf.Term) {
 	}
 }
 
-// connectYield is how long connect waits for the node to connect first. global makes both nodes of a new pair
-// connect to each other at about the same time, and the handshake does not settle simultaneous connects (both
-// fail), so this side lets the other go first.
-const connectYield = 500 * time.Millisecond
-
 func (e globalEnv) Connect(node etf.Atom) {
 	g := e.g
 	g.n.srv.spawn(func() {
@@ -430,40 +425,14 @@ func (e globalEnv) Connect(node etf.Atom) {
 	})
 }
 
-// connect returns the connection to node, waiting up to connectYield for node to connect first, then
-// connecting itself.
+// connect returns the connection to node, connecting first when there is none. global makes both nodes of a
+// new pair connect to each other at about the same time; the handshake keeps one of the two connections, and
+// connTo returns it either way.
 func (g *globalLoop) connect(node etf.Atom) (*dist.Conn, bool) {
-	if c := g.yield(node); c != nil {
-		return c, true
-	}
 	ctx, cancel := context.WithTimeout(g.n.ctx, connectWait)
 	defer cancel()
 	c, err := g.n.connTo(ctx, node)
-	if err != nil {
-		// The peer's own connect may have won the race.
-		c = g.n.conn(node)
-	}
-	return c, c != nil
-}
-
-// yield waits up to connectYield for node to connect to this one and returns its connection, or nil.
-func (g *globalLoop) yield(node etf.Atom) *dist.Conn {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(connectYield)
-	defer deadline.Stop()
-	for {
-		if c := g.n.conn(node); c != nil {
-			return c
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			return nil
-		case <-g.n.ctx.Done():
-			return nil
-		}
-	}
+	return c, err == nil
 }
 
 func (e globalEnv) Disconnect(node etf.Atom) {

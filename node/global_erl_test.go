@@ -398,3 +398,68 @@ func TestGlobalHidden(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok, "a hidden node's name reached a visible node")
 }
+
+// clientOfTwo is the BEAM node of TestGlobalTwoGoNodesOneBEAM: it pings First then Second, calls hornbeam_hooks
+// on both in turn for two seconds, syncs global, and prints what failed, what it sees and every nodedown.
+const clientOfTwo = `
+	Ms = fun() -> erlang:monotonic_time(millisecond) end,
+	ok = net_kernel:monitor_nodes(true, [nodedown_reason]),
+	Both = [First, Second],
+	[pong = net_adm:ping(N) || N <- Both],
+	Call = fun(N) -> catch gen_server:call({hornbeam_hooks, N}, {execute, <<"echo">>, <<"echo">>, [x], #{}}, 5000) end,
+	End = Ms() + 2000,
+	Loop = fun L(Calls) ->
+		case Ms() > End of
+			true -> Calls;
+			false ->
+				[case Call(N) of {ok, _} -> ok; Bad -> io:format("bad_call ~w ~w~n", [N, Bad]) end || N <- Both],
+				L(Calls + 2)
+		end
+	end,
+	io:format("calls ~p~n", [Loop(0)]),
+	T0 = Ms(), ok = global:sync(), io:format("sync ~p~n", [Ms() - T0]),
+	io:format("nodes ~p~n", [lists:sort(nodes()) =:= lists:sort(Both)]),
+	Downs = fun D(Acc) -> receive {nodedown, N, R} -> D([{N, R} | Acc]) after 0 -> lists:reverse(Acc) end end,
+	io:format("downs ~w~n", [Downs([])]),
+	receive stop -> ok end`
+
+// TestGlobalTwoGoNodesOneBEAM: a BEAM node connects to two Go nodes one right after the other and calls both
+// in a loop, as bench/dist.sh does. global on the Go nodes learns of the other one from the BEAM node and both
+// connect to each other at about the same time; one connection must win, with no connection lost on the way:
+// no call fails, no node is disconnected to prevent overlapping partitions, global:sync/0 completes, and the
+// Go nodes end up connected to each other. Both orders of the pings, with the Go nodes started at once and
+// 500 ms apart.
+func TestGlobalTwoGoNodesOneBEAM(t *testing.T) {
+	requireErl(t)
+	for _, gap := range []time.Duration{0, 500 * time.Millisecond} {
+		for _, swap := range []bool{false, true} {
+			t.Run(fmt.Sprintf("gap=%v/swap=%v", gap, swap), func(t *testing.T) {
+				n1, logs1 := startLoggedNode(t, false)
+				time.Sleep(gap)
+				n2, logs2 := startLoggedNode(t, false)
+				first, second := n1, n2
+				if swap {
+					first, second = n2, n1
+				}
+				c := startErl(t, testCookie, first.Name(), fmt.Sprintf("First = Go, Second = '%s', %s", second.Name(), clientOfTwo))
+				calls := c.waitPrefix(t, "calls", globalStep)
+				c.waitMillis(t, "sync", time.Second)
+				require.Equal(t, "true", c.waitPrefix(t, "nodes", globalStep), "nodes() on the BEAM node")
+				require.Equal(t, "[]", c.waitPrefix(t, "downs", globalStep), "nodedowns on the BEAM node")
+				t.Logf("%s calls", calls)
+				eventually(t, "the Go nodes connected to each other", func() bool {
+					return n1.conn(etf.Atom(n2.Name())) != nil && n2.conn(etf.Atom(n1.Name())) != nil
+				})
+				ctx, cancel := context.WithTimeout(context.Background(), globalStep)
+				defer cancel()
+				require.NoError(t, n1.SyncGlobal(ctx))
+				require.NoError(t, n2.SyncGlobal(ctx))
+				for _, out := range []string{c.output(), logs1.String(), logs2.String()} {
+					require.NotContains(t, out, "bad_call")
+					require.NotContains(t, out, "overlapping partitions")
+					require.NotContains(t, out, "failed to connect")
+				}
+			})
+		}
+	}
+}

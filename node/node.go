@@ -126,9 +126,10 @@ type Node struct {
 	log  *slog.Logger
 	ergo ergonode.Node
 	srv  *server
-	rpc  *rpc.Server         // rex and erpc
-	acc  *handshake.Acceptor // the listening port
-	pg   *pgPeer             // nil when Options.NoPG is set
+	rpc  *rpc.Server          // rex and erpc
+	acc  *handshake.Acceptor  // the listening port
+	hs   *handshake.Handshake // the handshake both ways, which settles simultaneous connects
+	pg   *pgPeer              // nil when Options.NoPG is set
 	// global is OTP global's name server on this node (global.go).
 	global *globalLoop
 
@@ -190,13 +191,13 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("node: start %s: %w", n.name, err)
 	}
 	n.acc = acc
-	hs := handshake.New(n.log, opts.Hidden, n.acc)
+	n.hs = handshake.New(n.log, opts.Hidden, n.acc)
 	en, err := ergo.StartNode(n.name, opts.Cookie, ergonode.Options{
 		Listeners: []ergonode.Listener{n.acc.ErgoListener()},
 		Registrar: n.acc.Registrar(),
 		Flags:     flags,
 		TLS:       opts.TLS,
-		Handshake: hs,
+		Handshake: n.hs,
 		Proto:     n.tr.Proto(),
 		System:    ergonode.System{DisableAnonMetrics: true},
 	})
@@ -223,7 +224,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.startPG(etf.Atom(opts.PGScope))
 	}
 	n.tr.Open(p.Self())
-	n.acc.Start(hs, opts.Cookie, en)
+	n.acc.Start(opts.Cookie, en)
 	n.ctxWatch.Add(1)
 	go func() {
 		defer n.ctxWatch.Done()

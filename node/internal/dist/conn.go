@@ -35,6 +35,7 @@ type Conn struct {
 	hidden   bool // the peer is a hidden node (erl -hidden, a C node): its handshake left DFLAG_PUBLISHED out
 	nc       lib.NetReadWriter
 	pending  []byte // bytes read along with the handshake
+	endClaim func() // ends the handshake's claim on the peer once the connection is served (handshake.OnServed)
 	router   ergonode.CoreRouter
 
 	ctx       context.Context // cancelled when the connection stops; handlers started for it watch it
@@ -74,6 +75,7 @@ func newConn(t *Transport, nc lib.NetReadWriter, d ergonode.HandshakeDetails) *C
 		creation: d.Creation,
 		hidden:   handshake.Hidden(d),
 		nc:       nc,
+		endClaim: handshake.OnServed(d),
 		out:      make(chan frame, t.cfg.SendQueue),
 		kick:     make(chan struct{}, 1),
 		ticked:   make(chan struct{}, 1),
@@ -109,6 +111,7 @@ func (c *Conn) serve(router ergonode.CoreRouter) {
 	c.t.mu.Lock()
 	c.t.conns[c.peer] = c
 	c.t.mu.Unlock()
+	c.endClaim()
 	c.t.served.peer(c, true)
 	c.wg.Add(1)
 	go func() {

@@ -151,11 +151,20 @@ func (a *Acceptor) Registrar() ergonode.Registrar {
 	return portRegistrar{Registrar: dist.CreateRegistrarWithLocalEPMD("", dist.DefaultEPMDPort), a: a}
 }
 
-// portRegistrar wraps ergo's registrar so that EPMD gets the acceptor's port, and the acceptor learns which
-// loopback port ergo's listener took.
+// portRegistrar wraps ergo's registrar so that EPMD gets the acceptor's port, the acceptor learns which
+// loopback port ergo's listener took, and ergo's dials go through the handshake's Dialer for their peer.
 type portRegistrar struct {
 	ergonode.Registrar
 	a *Acceptor
+}
+
+// Resolve finds node's port with EPMD and routes ergo's dial to it through the handshake that claims node.
+func (r portRegistrar) Resolve(node string) (ergonode.Route, error) {
+	route, err := r.Registrar.Resolve(node)
+	if err == nil && r.a.hs != nil {
+		route.Options.Handshake = r.a.hs.Dialer(node)
+	}
+	return route, err
 }
 
 // Register records ergo's listener port and registers the node with the acceptor's.
@@ -172,9 +181,11 @@ type PeerSet interface {
 	Disconnect(node string) error
 }
 
-// Start accepts connections and handshakes them with hs and cookie until Stop; peers are ergo's connections.
-func (a *Acceptor) Start(hs *Handshake, cookie string, peers PeerSet) {
-	a.hs, a.cookie, a.peers = hs, cookie, peers
+// Start accepts connections and handshakes them with cookie, by the Handshake made for a (New), until Stop;
+// peers are ergo's connections.
+func (a *Acceptor) Start(cookie string, peers PeerSet) {
+	a.cookie, a.peers = cookie, peers
+	a.hs.claims.setPeers(peers)
 	a.wg.Add(1)
 	go a.serve()
 }
@@ -253,6 +264,8 @@ func (a *Acceptor) handle(c net.Conn) {
 		_ = c.Close()
 		return
 	}
+	// The claim on the peer ends when the transport serves the connection, or at the latest with the hand-off.
+	defer peerOf(d).claim.release()
 	if err := a.replaceStale(d.Name); err != nil {
 		a.log.Warn("node: cannot replace the old connection", "peer", d.Name, "error", err)
 		_ = sock.Close()
@@ -316,6 +329,8 @@ func (a *Acceptor) logRefused(remote net.Addr, err error, evicted bool) {
 		a.log.Warn(err.Error(), attrs...)
 	case evicted:
 		a.log.Debug("node: handshake dropped to make room for newer ones", attrs...)
+	case isSettled(err):
+		a.log.Debug("node: connection given up for the one the other way", append(attrs, "error", err)...)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		a.log.Debug("node: handshake timed out", append(attrs, "after", Timeout)...)
 	case errors.Is(err, errMalformed):
@@ -385,9 +400,9 @@ func (a *Acceptor) forget(p *pending) {
 }
 
 // replaceStale drops this node's connection to peer, if it has one, and waits until ergo has let go of it, so
-// that ergo takes the new one. A peer that finished a handshake has no other connection to this node (OTP
-// settles simultaneous connections during the handshake), so the old one is dead and only not noticed yet: the
-// peer restarted or dropped it, as OTP's "alive" status assumes.
+// that ergo takes the new one. A peer that finished a handshake has no other connection to this node
+// (simultaneous connects are settled during the handshake, see pending.go, and the peer answered the alive
+// status with true), so the old one is dead and only not noticed yet: the peer restarted or dropped it.
 func (a *Acceptor) replaceStale(peer string) error {
 	if !slices.Contains(a.peers.Nodes(), peer) {
 		return nil

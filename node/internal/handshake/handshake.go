@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,14 +96,21 @@ type Handshake struct {
 	log    *slog.Logger
 	hidden bool
 	acc    *Acceptor
+	claims attempts // the handshakes that may become a connection, one per peer (pending.go)
 
 	name     string // set by Init, before ergo listens or connects
 	creation uint32
 }
 
-// New returns the handshake of a node that is hidden or not; acc hands over the connections it handshaked.
+// New returns the handshake of a node that is hidden or not, and makes it acc's: acc handshakes the
+// connections peers open with it and hands them over, and ergo's dials resolved by acc's Registrar go through
+// its Dialer. acc may be nil.
 func New(log *slog.Logger, hidden bool, acc *Acceptor) *Handshake {
-	return &Handshake{log: log, hidden: hidden, acc: acc}
+	h := &Handshake{log: log, hidden: hidden, acc: acc}
+	if acc != nil {
+		acc.hs = h
+	}
+	return h
 }
 
 // Init takes the node's name and creation; the flags advertised are this package's own (nodeFlags).
@@ -122,19 +130,75 @@ func (h *Handshake) flags() uint64 {
 	return nodeFlags | flagPublished
 }
 
-// Start handshakes a connection this node opened. It fails after Timeout; a failure is logged with
-// the peer's name once known.
+// Start handshakes a connection this node opened to a peer whose name it does not know beforehand; ergo's own
+// dials go through Dialer's, which claim their peer (pending.go). It fails after Timeout; a failure is logged
+// with the peer's name once known.
 func (h *Handshake) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
+	return h.start(remote, conn, tls, cookie, "")
+}
+
+// start handshakes a connection this node opened to peer, claiming peer first when it is named.
+func (h *Handshake) start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie, peer string) (ergonode.HandshakeDetails, error) {
+	var a *attempt
+	if peer != "" {
+		sock, _ := conn.(io.Closer)
+		var err error
+		if a, err = h.claims.dial(peer, sock); err != nil {
+			h.log.Debug("node: connection not opened", "peer", peer, "error", err)
+			return ergonode.HandshakeDetails{}, fmt.Errorf("node: connection to %s: %w", peer, err)
+		}
+	}
 	d, err := withDeadline(conn, func() (ergonode.HandshakeDetails, error) {
-		return h.dial(newHSFramer(conn, tls), cookie)
+		return h.dial(newHSFramer(conn, tls), cookie, a)
 	})
+	if err != nil && a != nil && a.isLost() && !errors.Is(err, errLostRace) {
+		err = fmt.Errorf("node: connection to %s: %w", peer, errLostRace)
+	}
 	switch {
+	case err == nil:
+		a.finished()
+	case isSettled(err):
+		a.release()
+		h.log.Debug("node: connection given up for the one the other way", "peer", peer, "error", err)
 	case isCookieError(err):
+		a.release()
 		h.log.Warn(err.Error(), "remote", remote)
-	case err != nil:
+	default:
+		a.release()
 		h.log.Warn("node: handshake failed", "remote", remote, "error", err)
 	}
 	return d, err
+}
+
+// Dialer returns the handshake of a connection this node opens to peer, for ergo's route to it (see
+// Acceptor.Registrar): Start claims peer for the handshake.
+func (h *Handshake) Dialer(peer string) ergonode.HandshakeInterface { return dialer{h: h, peer: peer} }
+
+// Pending returns a channel that is closed when the handshake that claims peer ends (its connection served, or
+// the handshake failed), or nil when none does. A dial that gave way to another handshake with the peer waits
+// for it and then finds the connection, if any.
+func (h *Handshake) Pending(peer string) <-chan struct{} { return h.claims.pending(peer) }
+
+// dialer is the handshake of ergo's route to one peer.
+type dialer struct {
+	h    *Handshake
+	peer string
+}
+
+// Init does nothing: ergo initializes the node's Handshake, whose name and creation the dialer uses.
+func (d dialer) Init(string, uint32, ergonode.Flags) error { return nil }
+
+// Version is the node's handshake version.
+func (d dialer) Version() ergonode.HandshakeVersion { return d.h.Version() }
+
+// Start handshakes the connection ergo opened to the dialer's peer, claiming the peer first.
+func (d dialer) Start(remote net.Addr, conn lib.NetReadWriter, tls bool, cookie string) (ergonode.HandshakeDetails, error) {
+	return d.h.start(remote, conn, tls, cookie, d.peer)
+}
+
+// Accept refuses: ergo accepts with the node's Handshake only.
+func (d dialer) Accept(net.Addr, lib.NetReadWriter, bool, string) (ergonode.HandshakeDetails, error) {
+	return ergonode.HandshakeDetails{}, errNotHandedOff
 }
 
 // Accept gives ergo the details of a connection the acceptor handshaked and handed off; it does no I/O, so
@@ -144,7 +208,8 @@ func (h *Handshake) Accept(remote net.Addr, _ lib.NetReadWriter, _ bool, _ strin
 }
 
 // dial is the connecting side: send_name, recv_status, recv_challenge, send_challenge_reply, recv_challenge_ack.
-func (h *Handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
+// a is the claim on the peer, or nil when the peer is not known beforehand.
+func (h *Handshake) dial(f *hsFramer, cookie string, a *attempt) (ergonode.HandshakeDetails, error) {
 	var d ergonode.HandshakeDetails
 	if err := f.write(h.nameMsg()); err != nil {
 		return d, err
@@ -158,9 +223,24 @@ func (h *Handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails,
 	}
 	switch status := string(msg[1:]); status {
 	case "ok", "ok_simultaneous":
+	case "nok":
+		// The peer's own dial to this node wins; this node's accept of it takes the claim.
+		if a == nil {
+			return d, fmt.Errorf("node: handshake: %w", errLostRace)
+		}
+		select {
+		case <-a.lost:
+			return d, fmt.Errorf("node: connection to %s: %w", a.peer, errLostRace)
+		case <-time.After(Timeout):
+			return d, fmt.Errorf("node: connection to %s: the peer answered nok and never connected: %w", a.peer, os.ErrDeadlineExceeded)
+		}
 	case "alive":
-		// The peer still has a connection from this node; ergo dials only when it has none, so that one is
-		// dead and the peer may drop it.
+		// The peer still has a connection from this node: the new one replaces it unless this dial has given
+		// way to the peer's own meanwhile.
+		if a != nil && a.isLost() {
+			_ = f.write([]byte("sfalse"))
+			return d, fmt.Errorf("node: connection to %s: %w", a.peer, errLostRace)
+		}
 		if err := f.write([]byte("strue")); err != nil {
 			return d, err
 		}
@@ -173,6 +253,9 @@ func (h *Handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails,
 	flags, challenge, creation, peer, err := parseChallenge(msg)
 	if err != nil {
 		return d, err
+	}
+	if a != nil && peer != a.peer {
+		return d, fmt.Errorf("node: handshake: %w: dialed %s, answered by %s", errMalformed, a.peer, peer)
 	}
 	mine := newChallenge()
 	if err := f.write(replyMsg(mine, digest(challenge, cookie))); err != nil {
@@ -192,11 +275,13 @@ func (h *Handshake) dial(f *hsFramer, cookie string) (ergonode.HandshakeDetails,
 	if !sameDigest(msg[1:], digest(mine, cookie)) {
 		return d, fmt.Errorf("node: connection to %s rejected: %w", peer, errBadAck)
 	}
-	return peerDetails(peer, creation, flags), nil
+	return peerDetails(peer, creation, flags, a), nil
 }
 
 // accept is the accepting side: recv_name, send_status, send_challenge, recv_challenge_reply,
-// send_challenge_ack. The caller bounds its time.
+// send_challenge_ack. The peer is claimed from its send_name on, and the status answers a simultaneous connect
+// as pending.go says; a finished handshake keeps its claim until the transport serves it (OnServed). The
+// caller bounds its time.
 func (h *Handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetails, error) {
 	var d ergonode.HandshakeDetails
 	msg, err := f.read()
@@ -213,14 +298,49 @@ func (h *Handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetail
 	if peer == h.name {
 		return d, fmt.Errorf("node: handshake: %w: the peer calls itself %s, this node's name", errMalformed, peer)
 	}
-	if err := f.write([]byte("sok")); err != nil {
+	status, a := h.claims.accept(h.name, peer)
+	switch status {
+	case "":
+		return d, fmt.Errorf("node: connection from %s: %w", peer, errBusy)
+	case "nok":
+		_ = f.write([]byte("snok"))
+		return d, fmt.Errorf("node: connection from %s: %w", peer, errLostRace)
+	}
+	if d, err = h.challenge(f, cookie, status, peer, creation, flags, a); err != nil {
+		a.release()
 		return d, err
+	}
+	a.finished()
+	return d, nil
+}
+
+// challenge is the accepting side after recv_name: send_status with status (and, for alive, the peer's
+// answer), send_challenge, recv_challenge_reply, send_challenge_ack.
+func (h *Handshake) challenge(f *hsFramer, cookie, status, peer string, creation uint32, flags uint64, a *attempt) (ergonode.HandshakeDetails, error) {
+	var d ergonode.HandshakeDetails
+	if err := f.write([]byte("s" + status)); err != nil {
+		return d, err
+	}
+	if status == "alive" {
+		msg, err := f.read()
+		if err != nil {
+			return d, err
+		}
+		switch string(msg) {
+		case "strue":
+		case "sfalse":
+			return d, fmt.Errorf("node: connection from %s: %w", peer, errLostRace)
+		default:
+			return d, fmt.Errorf("node: handshake with %s: %w: want strue or sfalse after alive, got %q",
+				peer, errMalformed, truncate(string(msg), 32))
+		}
 	}
 	mine := newChallenge()
 	if err := f.write(h.challengeMsg(mine)); err != nil {
 		return d, err
 	}
-	if msg, err = f.read(); err != nil {
+	msg, err := f.read()
+	if err != nil {
 		return d, err
 	}
 	if len(msg) != replyMsgLen || msg[0] != hsReply {
@@ -233,7 +353,7 @@ func (h *Handshake) accept(f *hsFramer, cookie string) (ergonode.HandshakeDetail
 	if err := f.write(ackMsg(digest(binary.BigEndian.Uint32(msg[1:5]), cookie))); err != nil {
 		return d, err
 	}
-	return peerDetails(peer, creation, flags), nil
+	return peerDetails(peer, creation, flags, a), nil
 }
 
 // peerInfo is what the handshake learned of a peer beyond ergo's HandshakeDetails; it reaches the transport as
@@ -243,11 +363,14 @@ type peerInfo struct {
 	flags uint64
 	// sock is the peer's socket when the acceptor handshaked it and handed it off; nil when ergo dialed.
 	sock net.Conn
+	// claim is the handshake's claim on the peer, released once the transport serves the connection; nil when
+	// the peer was not known beforehand.
+	claim *attempt
 }
 
-// peerDetails are the details of a finished handshake with peer.
-func peerDetails(peer string, creation uint32, flags uint64) ergonode.HandshakeDetails {
-	return ergonode.HandshakeDetails{Name: peer, Creation: creation, Version: 6, Custom: &peerInfo{flags: flags}}
+// peerDetails are the details of a finished handshake with peer, which claim claims.
+func peerDetails(peer string, creation uint32, flags uint64, claim *attempt) ergonode.HandshakeDetails {
+	return ergonode.HandshakeDetails{Name: peer, Creation: creation, Version: 6, Custom: &peerInfo{flags: flags, claim: claim}}
 }
 
 // peerOf returns what the handshake learned of the peer of d; the zero peerInfo when d did not come from it.
@@ -256,6 +379,12 @@ func peerOf(d ergonode.HandshakeDetails) peerInfo {
 		return *p
 	}
 	return peerInfo{}
+}
+
+// OnServed returns what the transport calls once it serves the connection of d: the end of its handshake's
+// claim on the peer (pending.go), after which a new handshake with the peer may start.
+func OnServed(d ergonode.HandshakeDetails) func() {
+	return peerOf(d).claim.release
 }
 
 // Hidden tells whether the peer of a finished handshake is a hidden node (erl -hidden, a C node): it left
