@@ -56,8 +56,11 @@ type result struct {
 // a buffer, so that a frame that has arrived whole costs one read(2); frames are
 // encoded straight into one write buffer and written whole under wmu. Pipes and
 // sockets are read and written with rawio's raw system calls, which stay out of
-// the scheduler's syscall state (they do not spin: the Python process needs the
-// CPU). An execute from the process runs on the reader (runInline). The link
+// the scheduler's syscall state; a read polls for up to the pool's spin before
+// it parks, yielding the CPU between polls, and a caller polls for its reply
+// (pollReply), so a quick call costs no thread's wakeup on either side (see
+// docs/python.md, "Latency"). An execute from the process runs on the reader
+// (runInline). The link
 // owns the goroutines that serve the process's requests; shutdown cancels them
 // and fails what waits on the process.
 type link struct {
