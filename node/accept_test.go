@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -151,11 +150,11 @@ func TestBadNameMessageRefused(t *testing.T) {
 		msg  []byte
 		log  string
 	}{
-		{"name longer than its message", nameMessage(0, 200, "a@b"), "the name's declared length 200 exceeds the 3 bytes left in the message"},
+		{"name longer than its message", handshake.FrameName(0, 200, "a@b"), "the name's declared length 200 exceeds the 3 bytes left in the message"},
 		{"message over the bound", []byte{0xff, 0xff, hsName}, "a 65535-byte message (at most 274)"},
 		{"version 5", append([]byte{0, 10, hsOldName, 0, 5, 0, 0, 0, 0}, "a@b"...), "a version 5 name message"},
-		{"not name@host", nameMessage(0, 3, "abc"), `node name \"abc\" is not name@host`},
-		{"dynamic name", nameMessage(flagNameMe, 3, "a@b"), "dynamic node names are not supported"},
+		{"not name@host", handshake.FrameName(0, 3, "abc"), `node name \"abc\" is not name@host`},
+		{"dynamic name", handshake.FrameName(handshake.FlagNameMe, 3, "a@b"), "dynamic node names are not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,22 +178,9 @@ func TestBadNameMessageRefused(t *testing.T) {
 // The send_name bytes these tests write (erl_dist_protocol.html, "Distribution Handshake"), as package handshake
 // spells them for the node itself.
 const (
-	hsName          = 'N'
-	hsOldName       = 'n'
-	nameMsgLen      = 1 + 8 + 4 + 2
-	flagHandshake23 = 0x1000000
-	flagNameMe      = 1 << 33
+	hsName    = 'N'
+	hsOldName = 'n'
 )
-
-// nameMessage frames a send_name whose name field declares nlen bytes and holds name.
-func nameMessage(flags uint64, nlen int, name string) []byte {
-	b := make([]byte, 2+nameMsgLen)
-	binary.BigEndian.PutUint16(b, uint16(nameMsgLen+len(name)))
-	b[2] = hsName
-	binary.BigEndian.PutUint64(b[3:], flags|flagHandshake23)
-	binary.BigEndian.PutUint16(b[15:], uint16(nlen))
-	return append(b, name...)
-}
 
 func TestWrongCookieLogged(t *testing.T) {
 	requireErl(t)
@@ -305,7 +291,7 @@ func TestRefusalsLoggedWithinBudget(t *testing.T) {
 	for range 100 {
 		c, err := net.Dial("tcp", n.acc.Addr().String())
 		require.NoError(t, err)
-		_, err = c.Write(nameMessage(0, 200, "a@b"))
+		_, err = c.Write(handshake.FrameName(0, 200, "a@b"))
 		require.NoError(t, err)
 		_, _ = io.ReadAll(c)
 		_ = c.Close()

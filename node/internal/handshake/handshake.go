@@ -562,3 +562,17 @@ func (f *hsFramer) write(msg []byte) error {
 	_, err := f.rw.Write(append(b, msg...))
 	return err
 }
+
+// FlagNameMe is the send_name flag that asks for a dynamic node name, which this node refuses.
+const FlagNameMe = flagNameMe
+
+// FrameName frames a send_name message as a peer sends it, length prefix first, whose name field declares nlen
+// bytes and holds name (nlen may lie, as a hostile peer's does): for tests and tools that probe an acceptor.
+func FrameName(flags uint64, nlen int, name string) []byte {
+	b := make([]byte, 2+nameMsgLen)
+	binary.BigEndian.PutUint16(b, uint16(nameMsgLen+len(name)))
+	b[2] = hsName
+	binary.BigEndian.PutUint64(b[3:], flags|flagHandshake23)
+	binary.BigEndian.PutUint16(b[15:], uint16(nlen))
+	return append(b, name...)
+}

@@ -2,7 +2,6 @@ package handshake
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,16 +13,6 @@ import (
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/stretchr/testify/require"
 )
-
-// nameMessage frames a send_name whose name field declares nlen bytes and holds name.
-func nameMessage(flags uint64, nlen int, name string) []byte {
-	b := make([]byte, 2+nameMsgLen)
-	binary.BigEndian.PutUint16(b, uint16(nameMsgLen+len(name)))
-	b[2] = hsName
-	binary.BigEndian.PutUint64(b[3:], flags|flagHandshake23)
-	binary.BigEndian.PutUint16(b[15:], uint16(nlen))
-	return append(b, name...)
-}
 
 // pipeHandshake runs the dialing and the accepting side of a handshake against each other; the accepting side
 // closes its end when it fails, as the acceptor does. The dialing node is visible and the accepting one hidden,
@@ -78,13 +67,13 @@ func TestParseName(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"exact", nameMessage(0, 3, "a@b")[2:], "a@b", ""},
-		{"trailing bytes ignored, as OTP does", nameMessage(0, 3, "a@b!!")[2:], "a@b", ""},
-		{"declared longer than the message", nameMessage(0, 4, "a@b")[2:], "", "declared length 4 exceeds the 3 bytes left"},
-		{"declared 65535", nameMessage(0, 65535, "")[2:], "", "declared length 65535 exceeds the 0 bytes left"},
+		{"exact", FrameName(0, 3, "a@b")[2:], "a@b", ""},
+		{"trailing bytes ignored, as OTP does", FrameName(0, 3, "a@b!!")[2:], "a@b", ""},
+		{"declared longer than the message", FrameName(0, 4, "a@b")[2:], "", "declared length 4 exceeds the 3 bytes left"},
+		{"declared 65535", FrameName(0, 65535, "")[2:], "", "declared length 65535 exceeds the 0 bytes left"},
 		{"short header", []byte{hsName, 0, 0}, "", "want a name message of at least 15 bytes"},
-		{"empty host", nameMessage(0, 2, "a@")[2:], "", `node name "a@" is not name@host`},
-		{"two @", nameMessage(0, 5, "a@b@c")[2:], "", `node name "a@b@c" is not name@host`},
+		{"empty host", FrameName(0, 2, "a@")[2:], "", `node name "a@" is not name@host`},
+		{"two @", FrameName(0, 5, "a@b@c")[2:], "", `node name "a@b@c" is not name@host`},
 		{"version 5", []byte{hsOldName, 0, 5, 0, 0, 0, 0, 'a', '@', 'b'}, "", "version 5 name message"},
 	}
 	for _, tt := range tests {
@@ -109,9 +98,9 @@ func (scripted) Write(b []byte) (int, error) { return len(b), nil }
 // FuzzHandshake feeds arbitrary bytes to both sides of the handshake: they fail or succeed, never panic or
 // read past a message.
 func FuzzHandshake(f *testing.F) {
-	f.Add(nameMessage(0, 3, "a@b"))
-	f.Add(nameMessage(0, 200, "a@b"))
-	f.Add(append([]byte{0, 3, 's', 'o', 'k'}, nameMessage(0, 3, "a@b")...))
+	f.Add(FrameName(0, 3, "a@b"))
+	f.Add(FrameName(0, 200, "a@b"))
+	f.Add(append([]byte{0, 3, 's', 'o', 'k'}, FrameName(0, 3, "a@b")...))
 	f.Add([]byte{0, 5, 's', 'a', 'l', 'i', 'v', 'e'})
 	h := New(slog.Default(), false, nil)
 	_ = h.Init("fuzz@host", 1, ergonode.Flags{})
