@@ -101,9 +101,14 @@ def result_outcome(value: Any) -> Outcome:
     return (OK, value)
 
 
+_PLAIN = frozenset((bytes, str, int, float, bool, type(None), list, tuple, dict, Atom))
+"""Types of the values handlers return most, which are neither iterators nor coroutines: checked first, as
+the ABC and coroutine checks cost more than the call of a quick handler's whole dispatch."""
+
+
 def is_stream(value: Any) -> bool:
     """Report whether a handler's return value streams (it is an iterator)."""
-    return isinstance(value, collections.abc.Iterator)
+    return type(value) not in _PLAIN and isinstance(value, collections.abc.Iterator)
 
 
 def capture(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
@@ -115,7 +120,7 @@ def capture(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
     """
     try:
         value = fn(*args, **kwargs)
-        if inspect.iscoroutine(value):
+        if type(value) not in _PLAIN and inspect.iscoroutine(value):
             value = asyncio.run(value)
     except Exception as exc:
         return (ERROR, error_term(exc))
@@ -198,6 +203,8 @@ def _args(args: Any) -> Sequence[Any]:
 
 def _kwargs(kwargs: Any) -> Dict[str, Any]:
     """Return ``kwargs`` with str keys: atoms and UTF-8 binaries become plain str."""
+    if not kwargs and type(kwargs) is dict:
+        return {}
     if not isinstance(kwargs, dict):
         raise HookError(BADARG, "kwargs must be a map, not %r" % (kwargs,))
     out = {}
