@@ -227,15 +227,24 @@ class Port:
                 self._close_fd("_write_fd")
 
     def _write_all(self, data: bytearray) -> None:
+        """Write all of ``data``; a write descriptor that is non-blocking (it shares its file with the read
+        descriptor, which reads set non-blocking) is waited on when full."""
         if self._sock is not None:
             self._sock.sendall(data)
             return
-        written = os.write(self._write_fd, data)
+        fd = self._write_fd
+        try:
+            written = os.write(fd, data)
+        except BlockingIOError:
+            written = 0
         if written == len(data):
             return
         view = memoryview(data)[written:]
         while view:
-            view = view[os.write(self._write_fd, view):]
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                select.select((), (fd,), ())
 
     def write_frame(self, frame: bytes) -> None:
         """Write ``frame`` as one frame."""

@@ -68,6 +68,28 @@ class TestPort(unittest.TestCase):
         with self.assertRaises(EOFError):
             port.read_frame()
 
+    def test_one_socket_fd_both_ways(self) -> None:
+        # Reads set the descriptor non-blocking; a frame bigger than the socket's buffer still goes out whole.
+        a, b = socket.socketpair()
+        self.addCleanup(b.close)
+        fd = os.dup(a.fileno())
+        a.close()
+        port = Port(fd, fd)
+        self.addCleanup(port.close)
+        payload = b"x" * (4 << 20)
+        got = bytearray()
+
+        def drain() -> None:
+            while len(got) < 4 + len(payload):
+                got.extend(b.recv(1 << 16))
+        thread = threading.Thread(target=drain)
+        thread.start()
+        port.write_packed(bytearray(4) + payload)
+        thread.join(5)
+        self.assertEqual(bytes(got[4:]), payload)
+        b.sendall(b"\x00\x00\x00\x02hi")
+        self.assertEqual(port.read_frame(), b"hi")
+
     def test_spin_off(self) -> None:
         with mock.patch.dict(os.environ, {"HORNBEAM_SPIN_US": "0"}):
             port, write_fd = self.pipe_pair()
