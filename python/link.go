@@ -160,8 +160,9 @@ const keepWriteBuffer = 1 << 20
 func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out io.Closer) *link {
 	load := &rawio.Load{}
 	pr, _ := etf.NewPacketReader(bufio.NewReaderSize(raw(r, p.spin, load), readBuffer), etf.Packet4)
-	l := &link{load: load,
-		pool: p, name: name, r: pr, in: in, out: out, w: raw(w, p.spin, &rawio.Load{}), log: p.log.With("python", name),
+	l := &link{
+		pool: p, name: name, load: load, r: pr, in: in, out: out, w: raw(w, p.spin, &rawio.Load{}),
+		log:     p.log.With("python", name),
 		pending: map[int64]waiter{}, streams: map[int64]*pyStream{}, served: map[int64]*served{},
 		paths: map[string]bool{},
 		hello: make(chan struct{}), ready: make(chan struct{}), eof: make(chan struct{}), done: make(chan struct{}),
@@ -275,10 +276,20 @@ func (l *link) read(gen uint64) {
 			continue
 		}
 		l.handle(t)
-		l.load.Idle.Store(l.busy.Load() == 0 && !isRequest(t))
+		l.markIdle(t)
 		if l.rd.Gen() != gen {
 			return
 		}
+	}
+}
+
+// markIdle sets the link's Idle after frame t: no call in flight and t not a request. A call that starts
+// meanwhile clears Idle after counting itself busy, so the second look keeps it from being left set.
+func (l *link) markIdle(t etf.Term) {
+	idle := l.busy.Load() == 0 && !isRequest(t)
+	l.load.Idle.Store(idle)
+	if idle && l.busy.Load() != 0 {
+		l.load.Idle.Store(false)
 	}
 }
 
