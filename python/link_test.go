@@ -6,6 +6,7 @@ import (
 
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/rawio"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 
@@ -48,5 +49,33 @@ func TestAppendRequestError(t *testing.T) {
 	got, err := appendRequest([]byte("head"), proto.AtomCall, 1, hooks.Call{AppPath: "p", Action: "a", Args: []etf.Term{make(chan int)}})
 	if err == nil || string(got) != "head" {
 		t.Errorf("got %q, %v; want head and an error", got, err)
+	}
+}
+
+// A link is idle (its reader polls briefly) only with no call in flight and after a frame that is not a request
+// of the process's own.
+func TestMarkIdle(t *testing.T) {
+	reply := etf.Tuple{proto.AtomReply, int64(1), etf.Tuple{proto.AtomOK, int64(2)}}
+	execute := etf.Tuple{proto.AtomExecute, int64(3), []byte("go.echo"), []byte("echo"), etf.List{}, etf.Map{}}
+	tests := []struct {
+		name  string
+		busy  int64
+		frame etf.Term
+		want  bool
+	}{
+		{"reply, nothing in flight", 0, reply, true},
+		{"reply, a call in flight", 1, reply, false},
+		{"request of its own", 0, execute, false},
+		{"not a tuple", 0, etf.Atom("ready"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &link{load: &rawio.Load{}}
+			l.busy.Store(tt.busy)
+			l.markIdle(tt.frame)
+			if got := l.load.Idle.Load(); got != tt.want {
+				t.Errorf("Idle = %v; want %v", got, tt.want)
+			}
+		})
 	}
 }
