@@ -10,13 +10,19 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 cookie=hornbeam_bench
 go build -o "$out/hornbeam" ./cmd/hornbeam
 erlc -o "$out" bench/hb_beam_server.erl bench/hb_bench.erl
+# The servers' output goes to a file, shown if the client fails: the warnings a server may print as the client
+# leaves (global's, as OTP's own nodes print them) would otherwise land in the table.
 if [ -n "${VS:-}" ]; then
-	"$VS" --sname hb_beam@localhost --cookie "$cookie" --log-level warn &
+	"$VS" --sname hb_beam@localhost --cookie "$cookie" --log-level warn >>"$out/servers.log" 2>&1 &
 else
 	erl -noshell -sname hb_beam@localhost -setcookie "$cookie" -pa "$out" \
-		-eval '{ok, _} = hb_beam_server:start(), receive stop -> ok end' &
+		-eval '{ok, _} = hb_beam_server:start(), receive stop -> ok end' >>"$out/servers.log" 2>&1 &
 fi
-"$out/hornbeam" --sname hb_go@localhost --cookie "$cookie" --log-level warn &
+"$out/hornbeam" --sname hb_go@localhost --cookie "$cookie" --log-level warn >>"$out/servers.log" 2>&1 &
 sleep 2
-erl -noshell -sname hb_client@localhost -setcookie "$cookie" -pa "$out" \
-	-eval 'hb_bench:main(["hb_beam@localhost", "hb_go@localhost"])'
+if ! erl -noshell -sname hb_client@localhost -setcookie "$cookie" -pa "$out" \
+	-eval 'hb_bench:main(["hb_beam@localhost", "hb_go@localhost"])'; then
+	echo "bench/dist.sh: the client failed; the servers said:" >&2
+	cat "$out/servers.log" >&2
+	exit 1
+fi
