@@ -87,7 +87,7 @@ type link struct {
 	// the last call's reply came within the pool's spin (see pollReply).
 	canSpin bool
 	quick   atomic.Bool
-	probes  atomic.Int64
+	probe   rawio.Probe // while quick is off, which calls poll anyway
 
 	mu      sync.Mutex
 	closed  bool
@@ -169,6 +169,7 @@ func newLink(p *Pool, name string, r io.Reader, in io.Closer, w io.Writer, out i
 	}
 	l.canSpin = runtime.GOMAXPROCS(0) > 1 && p.spin > 0
 	l.quick.Store(true)
+	l.probe.Every = rawio.ProbeEvery
 	l.ctx, l.cancel = context.WithCancelCause(context.Background())
 	l.rd.HandOff = l.handOff
 	p.watch.Add(&l.rd)
@@ -707,19 +708,13 @@ func (l *link) abandon(id int64) bool {
 	return ok
 }
 
-// tryProbe reports whether a call should poll for its reply although the last one's came late: one call in
-// rawio.ProbeEvery does, so that a link whose replies come fast again gets polling back.
-func (l *link) tryProbe() bool {
-	return l.probes.Add(1)%rawio.ProbeEvery == 0
-}
-
 // pollReply polls ch for the reply to a call sent at sent (rawio.MonoNow), yielding the CPU between polls, for
 // up to the pool's spin, when this is the link's only call in flight, a spinning goroutine leaves another P to
 // the reader, and the last reply came that fast (or a probe says to try): a reply that finds its caller
 // polling costs no wakeup, while one that finds it parked costs a thread's wakeup, on a VM more than a quick
 // call's whole round trip.
 func (l *link) pollReply(ch chan result, sent int64) (result, bool) {
-	if !l.canSpin || l.busy.Load() != 1 || !l.quick.Load() && !l.tryProbe() {
+	if !l.canSpin || l.busy.Load() != 1 || !l.quick.Load() && !l.probe.Try() {
 		return result{}, false
 	}
 	for {

@@ -83,7 +83,7 @@ func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Soc
 func NewConn(sc syscall.Conn, spin time.Duration, load *Load) *Socket {
 	s := newSocket(sc, 0, load)
 	if s != nil {
-		s.spinFor, s.yield, s.probe = int64(spin), true, Probe{Every: ProbeEvery}
+		s.spinFor, s.yield, s.probe.Every = int64(spin), true, ProbeEvery
 		s.canSpin = s.canSpin && spin > 0
 	}
 	return s
@@ -341,23 +341,15 @@ const IdleGrace = 15 * time.Microsecond
 // then costs one spin in ProbeEvery waits; one called in a loop gets spinning back within ProbeEvery calls.
 const ProbeEvery = 8
 
-// Probe says when to try a spin while spinning is off; Every 0 never does.
+// Probe says when to try a spin while spinning is off; Every 0 never does. Goroutines may share one.
 type Probe struct {
-	Every int
-	n     int
+	Every uint32
+	n     atomic.Uint32
 }
 
 // Try reports whether this wait should spin anyway: every Every-th call.
 func (p *Probe) Try() bool {
-	if p.Every == 0 {
-		return false
-	}
-	p.n++
-	if p.n < p.Every {
-		return false
-	}
-	p.n = 0
-	return true
+	return p.Every > 0 && p.n.Add(1)%p.Every == 0
 }
 
 // Yield gives the CPU this thread runs on to any other thread that is ready to run on it (sched_yield(2)),
