@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/epmdtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,7 +27,10 @@ var nodeSeq atomic.Int64
 // the erl nodes.
 func TestMain(m *testing.M) {
 	if _, err := exec.LookPath("erl"); err == nil {
-		_ = exec.Command("epmd", "-daemon").Run()
+		if err := epmdtest.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	os.Exit(m.Run())
 }

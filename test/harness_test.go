@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hornbeam-go/hornbeam/internal/epmdtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,7 +39,10 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "test: erl is not installed; run `make test`, which installs it")
 		return 1
 	}
-	_ = exec.Command("epmd", "-daemon").Run()
+	if err := epmdtest.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	binary = os.Getenv("HORNBEAM_BIN")
 	if binary == "" {
 		dir, err := os.MkdirTemp("", "hornbeam-e2e")
