@@ -44,7 +44,8 @@ func TestLogging(t *testing.T) {
 		t.Errorf("reasons missing:\n%s", buf.String())
 	}
 	field := strings.Fields(lines[0][strings.Index(lines[0], "duration="):])[0]
-	if d, err := time.ParseDuration(strings.TrimPrefix(field, "duration=")); err != nil || d < 20*time.Millisecond {
-		t.Errorf("call %s; want at least the 20ms deadline", field)
+	// The deadline runs from before the call starts, so the call's own duration may be a little shorter.
+	if d, err := time.ParseDuration(strings.TrimPrefix(field, "duration=")); err != nil || d < 15*time.Millisecond {
+		t.Errorf("call %s; want about the 20ms deadline", field)
 	}
 }
