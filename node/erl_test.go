@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hornbeam-go/hornbeam/hooks"
-	"github.com/hornbeam-go/hornbeam/internal/epmdtest"
+	"github.com/hornbeam-go/hornbeam/internal/epmd"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,7 +27,7 @@ var nodeSeq atomic.Int64
 // the erl nodes.
 func TestMain(m *testing.M) {
 	if _, err := exec.LookPath("erl"); err == nil {
-		if err := epmdtest.Start(); err != nil {
+		if err := epmd.Ensure(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hornbeam-go/hornbeam/internal/epmdtest"
+	"github.com/hornbeam-go/hornbeam/internal/epmd"
 	"github.com/stretchr/testify/require"
 )
 
@@ -39,7 +39,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "test: erl is not installed; run `make test`, which installs it")
 		return 1
 	}
-	if err := epmdtest.Start(); err != nil {
+	if err := epmd.Ensure(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

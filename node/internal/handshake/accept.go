@@ -18,6 +18,7 @@ import (
 	"github.com/ergo-services/ergo/lib"
 	ergonode "github.com/ergo-services/ergo/node"
 	"github.com/ergo-services/ergo/proto/dist"
+	"github.com/hornbeam-go/hornbeam/internal/epmd"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 )
 
@@ -146,9 +147,10 @@ func (a *Acceptor) ErgoListener() ergonode.Listener {
 	return ergonode.Listener{Hostname: loopback, TLS: &tls.Config{}}
 }
 
-// Registrar is ergo's default registrar (EPMD, started in this process when none runs) with the acceptor's port.
+// Registrar is ergo's default registrar on epmd.Port (the system EPMD, which Register starts when none runs; in
+// this process when there is no epmd program) with the acceptor's port.
 func (a *Acceptor) Registrar() ergonode.Registrar {
-	return portRegistrar{Registrar: dist.CreateRegistrarWithLocalEPMD("", dist.DefaultEPMDPort), a: a}
+	return portRegistrar{Registrar: dist.CreateRegistrarWithLocalEPMD("", epmd.Port()), a: a}
 }
 
 // portRegistrar wraps ergo's registrar so that EPMD gets the acceptor's port, the acceptor learns which
@@ -167,8 +169,12 @@ func (r portRegistrar) Resolve(node string) (ergonode.Route, error) {
 	return route, err
 }
 
-// Register records ergo's listener port and registers the node with the acceptor's.
+// Register records ergo's listener port and registers the node with the acceptor's, with the system EPMD
+// started first when none runs (see package epmd); without an epmd program, ergo's embedded one serves.
 func (r portRegistrar) Register(ctx context.Context, name string, o ergonode.RegisterOptions) error {
+	if err := epmd.Ensure(); err != nil {
+		r.a.log.Warn("node: no system EPMD; this node serves one that stops with it", "error", err)
+	}
 	r.a.internal = net.JoinHostPort(loopback, strconv.Itoa(int(o.Port)))
 	o.Port = r.a.port
 	o.EnableTLS = r.a.tls != nil
