@@ -23,7 +23,7 @@ const testCookie = "hornbeam_node_test"
 
 var nodeSeq atomic.Int64
 
-// TestMain starts the system EPMD first, so that no test node's embedded one (which dies with its node) serves
+// TestMain starts the system EPMD first, so that no test node's embedded one (which dies with its process) serves
 // the erl nodes.
 func TestMain(m *testing.M) {
 	if _, err := exec.LookPath("erl"); err == nil {
