@@ -26,6 +26,7 @@ test: deps build test-go test-race test-python test-erlang fuzz
 
 test-go:
 	$(GO) vet ./...
+	$(GO) vet -tags hbtrace ./internal/steptrace/ ./internal/rawio/ ./node/ ./python/
 	HORNBEAM_BIN=$(CURDIR)/bin/hornbeam $(GO) test -count=1 -timeout 20m ./...
 
 test-race:

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"sync"
 
 	"github.com/ergo-services/ergo/gen"
@@ -72,6 +73,7 @@ func (s *server) spawn(f func()) {
 // goroutine of its own (a Python worker's) is only started there, and that goroutine writes the reply, so the
 // reader goes back to reading at once.
 func (s *server) handleRemote(c *dist.Conn, from etf.Pid, payload etf.Term) {
+	steptrace.Mark(steptrace.HooksRequest)
 	f, req, ok := dist.GenCall(payload)
 	if !ok {
 		s.handleInfo(payload)
@@ -87,9 +89,11 @@ func (s *server) handleRemote(c *dist.Conn, from etf.Pid, payload etf.Term) {
 		c.Load().Deferred.Add(1)
 		reply, then, deferred := s.p.HandleDeferred(c.InlineContext(), cl, req, func(reply etf.Term) {
 			c.Load().Deferred.Add(-1)
+			steptrace.Mark(steptrace.ReplyStart)
 			if err := c.Reply(f, reply); err != nil {
 				s.n.log.Warn("node: reply not sent", "peer", c.Peer(), "error", err)
 			}
+			steptrace.Mark(steptrace.ReplyEnd)
 		})
 		if deferred {
 			return

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"io"
 	"log/slog"
 	"math"
@@ -646,6 +647,7 @@ func (l *link) deliver(w waiter, r result) {
 }
 
 func (l *link) onReply(id int64, r etf.Term) {
+	steptrace.Mark(steptrace.LinkReply)
 	w, ok := l.forget(id)
 	if !ok {
 		return
@@ -749,7 +751,9 @@ func (l *link) callDeferred(call hooks.Call, done func(etf.Term, error)) (abando
 			l.send(etf.Tuple{proto.AtomCancel, id})
 		}
 	}
+	steptrace.Mark(steptrace.PipeWriteStart)
 	encErr, err := l.sendRequest(proto.AtomCall, id, call)
+	steptrace.Mark(steptrace.PipeWriteEnd)
 	if encErr != nil {
 		if w, ok := l.forget(id); ok {
 			l.deliver(w, result{err: hooks.BadArg(fmt.Sprintf("python: %v", encErr))})

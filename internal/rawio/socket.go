@@ -1,6 +1,7 @@
 package rawio
 
 import (
+	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"io"
 	"net"
 	"runtime"
@@ -108,6 +109,11 @@ func (s *Socket) Read(b []byte) (int, error) {
 	s.rbuf, s.rn, s.rerrno, s.waitFrom = b, 0, 0, 0
 	err := s.rc.Read(s.readFn)
 	s.rbuf = nil
+	if s.yield {
+		steptrace.Mark(steptrace.PipeRead)
+	} else {
+		steptrace.Mark(steptrace.DistRead)
+	}
 	switch {
 	case err != nil:
 		return 0, err

@@ -26,6 +26,8 @@ import threading
 import time
 from typing import Callable, Iterable, Optional
 
+from . import _steps
+
 __all__ = ["MAX_FRAME", "Port", "SPIN_US"]
 
 MAX_FRAME = 1 << 30
@@ -175,7 +177,10 @@ class Port:
         """
         with self._read_lock:
             try:
-                return self._read_frame()
+                frame = self._read_frame()
+                if _steps.ON:
+                    _steps.mark(_steps.FRAME_READ)
+                return frame
             finally:
                 if self._closed:
                     self._close_fd("_read_fd")
@@ -221,7 +226,11 @@ class Port:
         try:
             if self._closed:
                 raise OSError(errno.EBADF, "port: closed")
+            if _steps.ON:
+                _steps.mark(_steps.WRITE_START)
             self._write_all(data)
+            if _steps.ON:
+                _steps.mark(_steps.WRITE_END)
         finally:
             if self._closed:
                 self._close_fd("_write_fd")
