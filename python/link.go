@@ -88,7 +88,8 @@ type link struct {
 	// the last call's reply came within the pool's spin (see pollReply).
 	canSpin bool
 	quick   atomic.Bool
-	probe   rawio.Probe // while quick is off, which calls poll anyway
+	polling atomic.Int32 // callers in pollReply
+	probe   rawio.Probe  // while quick is off, which calls poll anyway
 
 	mu      sync.Mutex
 	closed  bool
@@ -279,6 +280,11 @@ func (l *link) read(gen uint64) {
 		}
 		l.handle(t)
 		l.markIdle(t)
+		if l.polling.Load() > 0 {
+			// A caller polls for its reply, perhaps the one just delivered, and perhaps on this core: give
+			// it the core now rather than after another empty read.
+			rawio.Yield()
+		}
 		if l.rd.Gen() != gen {
 			return
 		}
@@ -719,6 +725,8 @@ func (l *link) pollReply(ch chan result, sent int64) (result, bool) {
 	if !l.canSpin || l.busy.Load() != 1 || !l.quick.Load() && !l.probe.Try() {
 		return result{}, false
 	}
+	l.polling.Add(1)
+	defer l.polling.Add(-1)
 	for {
 		select {
 		case r := <-ch:
