@@ -67,3 +67,27 @@ var (
 	pidType     = typeWord(Pid{})
 	refType     = typeWord(Ref{})
 )
+
+// loneBinaryMax is the longest binary boxLoneBinary takes: a loneBinary is
+// then 64 bytes, one of the runtime's size classes.
+const loneBinaryMax = 8
+
+// loneBinary is a short binary and its slice header in one allocation.
+type loneBinary struct {
+	s []byte
+	b [loneBinaryMax]byte
+}
+
+// boxLoneBinary returns a copy of b (at most loneBinaryMax bytes) as a
+// []byte Term in one allocation: the Term's data word points to the
+// header, whose slice points into the same loneBinary, and whose capacity is
+// its length, so that appending to it copies.
+func boxLoneBinary(b []byte) Term {
+	lb := new(loneBinary)
+	lb.s = lb.b[:len(b):len(b)]
+	copy(lb.s, b)
+	var t Term
+	e := (*eface)(unsafe.Pointer(&t))
+	e.typ, e.data = bytesType, unsafe.Pointer(&lb.s)
+	return t
+}

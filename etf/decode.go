@@ -247,7 +247,34 @@ var smallInts = func() (t [256]Term) {
 var emptyList Term = List{}
 
 // value decodes the term whose tag is at i; left is the nesting still allowed.
+// It decodes small integers, interned atoms and [] itself, passes containers
+// on, and leaves the rest (and every error) to scalar. Every level of a nested
+// term holds a frame of value and one of its container's function, so value
+// does little, to keep its frame small.
 func (d *decodeState) value(i, left int) (Term, int, error) {
+	b := d.b
+	if i+1 < len(b) {
+		switch b[i] {
+		case tagSmallInteger:
+			return smallInts[b[i+1]], i + 2, nil
+		case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom:
+			if e, j := d.internedAtom(i); e != nil {
+				return e.term, j, nil
+			}
+		case tagSmallTuple, tagLargeTuple:
+			return d.tuple(i, left)
+		case tagList:
+			return d.list(i, left)
+		case tagMap:
+			return d.mapTerm(i, left)
+		}
+	}
+	return d.scalar(i, left)
+}
+
+// scalar decodes the term whose tag is at i when value does not: any term
+// but a container, and any error.
+func (d *decodeState) scalar(i, left int) (Term, int, error) {
 	b := d.b
 	if i >= len(b) {
 		return nil, i, d.short(0, i, i+1)
@@ -305,7 +332,7 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		if n > len(b)-i-5 {
 			return nil, i, d.short(tag, i, i+5+n)
 		}
-		return d.bins.box(d.bytes(i+5, n), bytesType, (len(b)-i)/5), i + 5 + n, nil
+		return d.binary(i+5, n), i + 5 + n, nil
 	case tagBitBinary:
 		return d.bitBinary(i)
 	case tagSmallBig, tagLargeBig:
@@ -336,6 +363,24 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		return nil, i, d.fail(tag, i, "unsupported (only the encoding node can decode)")
 	}
 	return nil, i, d.fail(tag, i, "unknown tag "+strconv.Itoa(int(tag)))
+}
+
+// emptyBinary is <<>> boxed once; like emptyList, it is safe to share.
+var emptyBinary Term = []byte{}
+
+// binary returns the n bytes at i as a []byte term, copied unless aliasing
+// is allowed. The first short binary of a decode is boxed together with its
+// bytes in one allocation (often the whole term is that binary); later ones
+// share slabs and chunks.
+func (d *decodeState) binary(i, n int) Term {
+	switch {
+	case n == 0:
+		return emptyBinary
+	case d.bins.next == 0 && !d.alias && n <= loneBinaryMax:
+		d.bins.next = 2
+		return boxLoneBinary(d.b[i : i+n])
+	}
+	return d.bins.box(d.bytes(i, n), bytesType, (len(d.b)-i)/5)
 }
 
 // bytes returns n bytes at i, copied unless aliasing is allowed. Short
@@ -680,6 +725,10 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	}
 	t := Tuple(d.newTerms(n, j))
 	for k := range t {
+		if j+1 < len(b) && b[j] == tagSmallInteger {
+			t[k], j = smallInts[b[j+1]], j+2
+			continue
+		}
 		v, next, err := d.value(j, left-1)
 		if err != nil {
 			return nil, i, within(err, tag, i, n-k-1)
@@ -724,6 +773,10 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	}
 	l := List(d.newTerms(n, j))
 	for k := range l {
+		if j+1 < len(b) && b[j] == tagSmallInteger {
+			l[k], j = smallInts[b[j+1]], j+2
+			continue
+		}
 		v, next, err := d.value(j, left-1)
 		if err != nil {
 			return nil, i, within(err, tagList, i, n-k)
