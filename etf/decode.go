@@ -135,13 +135,21 @@ func (d *decodeState) newTerms(n, j int) []Term {
 		return make([]Term, n)
 	}
 	if n > len(d.terms) {
-		c := max(d.termNext, termChunkMin)
-		d.termNext = min(2*c, termChunk)
-		d.terms = make([]Term, max(n, min(c, len(d.b)-j)))
+		d.termChunk(n, j)
 	}
 	t := d.terms[:n:n]
 	d.terms = d.terms[n:]
 	return t
+}
+
+// termChunk allocates the next chunk of terms, with room for at least n;
+// it is the rare path of newTerms, kept out of the containers' frames.
+//
+//go:noinline
+func (d *decodeState) termChunk(n, j int) {
+	c := max(d.termNext, termChunkMin)
+	d.termNext = min(2*c, termChunk)
+	d.terms = make([]Term, max(n, min(c, len(d.b)-j)))
 }
 
 // newPairs returns n zeroed pairs for a map whose pairs start at j; a pair
@@ -154,13 +162,21 @@ func (d *decodeState) newPairs(n, j int) Map {
 		return make(Map, n)
 	}
 	if n > len(d.pairs) {
-		c := max(d.pairNext, pairChunkMin)
-		d.pairNext = min(2*c, pairChunk)
-		d.pairs = make([]Pair, max(n, min(c, (len(d.b)-j)/2)))
+		d.pairChunk(n, j)
 	}
 	m := d.pairs[:n:n]
 	d.pairs = d.pairs[n:]
 	return m
+}
+
+// pairChunk allocates the next chunk of pairs, with room for at least n;
+// it is the rare path of newPairs, kept out of mapTerm's frame.
+//
+//go:noinline
+func (d *decodeState) pairChunk(n, j int) {
+	c := max(d.pairNext, pairChunkMin)
+	d.pairNext = min(2*c, pairChunk)
+	d.pairs = make([]Pair, max(n, min(c, (len(d.b)-j)/2)))
 }
 
 func (d *decodeState) fail(tag byte, off int, msg string) error {
@@ -270,6 +286,18 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		}
 	}
 	return d.scalar(i, left)
+}
+
+// tagAt returns the tag at i, or 0 (no tag) past the end of b. Tuples,
+// lists and maps switch on it to decode a container element without a
+// frame of value between the two, which keeps a deeply nested term's stack
+// small; they do that in their own loops, since a function doing it would
+// itself be such a frame.
+func tagAt(b []byte, i int) byte {
+	if i < len(b) {
+		return b[i]
+	}
+	return 0
 }
 
 // scalar decodes the term whose tag is at i when value does not: any term
@@ -729,7 +757,18 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 			t[k], j = smallInts[b[j+1]], j+2
 			continue
 		}
-		v, next, err := d.value(j, left-1)
+		var v Term
+		var next int
+		switch tagAt(b, j) {
+		case tagSmallTuple, tagLargeTuple:
+			v, next, err = d.tuple(j, left-1)
+		case tagList:
+			v, next, err = d.list(j, left-1)
+		case tagMap:
+			v, next, err = d.mapTerm(j, left-1)
+		default:
+			v, next, err = d.value(j, left-1)
+		}
 		if err != nil {
 			return nil, i, within(err, tag, i, n-k-1)
 		}
@@ -777,7 +816,19 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 			l[k], j = smallInts[b[j+1]], j+2
 			continue
 		}
-		v, next, err := d.value(j, left-1)
+		var v Term
+		var next int
+		var err error
+		switch tagAt(b, j) {
+		case tagSmallTuple, tagLargeTuple:
+			v, next, err = d.tuple(j, left-1)
+		case tagList:
+			v, next, err = d.list(j, left-1)
+		case tagMap:
+			v, next, err = d.mapTerm(j, left-1)
+		default:
+			v, next, err = d.value(j, left-1)
+		}
 		if err != nil {
 			return nil, i, within(err, tagList, i, n-k)
 		}
@@ -786,6 +837,15 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	if j < len(b) && b[j] == tagNil {
 		return d.lists.box(l, listType, (len(b)-i)/6), j + 1, nil
 	}
+	return d.listTail(l, i, j, left)
+}
+
+// listTail decodes the tail at j of the list at i, whose elements are l,
+// when the tail is not []. It is kept out of list so that list's frame,
+// which every level of a nested list holds, stays small.
+//
+//go:noinline
+func (d *decodeState) listTail(l List, i, j, left int) (Term, int, error) {
 	tail, j, err := d.value(j, left-1)
 	if err != nil {
 		return nil, i, within(err, tagList, i, 0)
@@ -943,7 +1003,17 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 		if err != nil {
 			return nil, i, within(err, tagMap, i, 2*(n-k)-1)
 		}
-		val, next, err := d.value(next, left-1)
+		var val Term
+		switch tagAt(b, next) {
+		case tagSmallTuple, tagLargeTuple:
+			val, next, err = d.tuple(next, left-1)
+		case tagList:
+			val, next, err = d.list(next, left-1)
+		case tagMap:
+			val, next, err = d.mapTerm(next, left-1)
+		default:
+			val, next, err = d.value(next, left-1)
+		}
 		if err != nil {
 			return nil, i, within(err, tagMap, i, 2*(n-k-1))
 		}
