@@ -152,12 +152,9 @@ func (d *decodeState) termChunk(n, j int) {
 	d.terms = make([]Term, max(n, min(c, len(d.b)-j)))
 }
 
-// newPairs returns n zeroed pairs for a map whose pairs start at j; a pair
-// takes at least two bytes.
+// newPairs returns n (at least one) zeroed pairs for a map whose pairs
+// start at j; a pair takes at least two bytes.
 func (d *decodeState) newPairs(n, j int) Map {
-	if n == 0 {
-		return Map{}
-	}
 	if n > pairChunk/4 {
 		return make(Map, n)
 	}
@@ -261,6 +258,12 @@ var smallInts = func() (t [256]Term) {
 // emptyList is [] boxed once; an empty slice cannot be appended to in place,
 // so sharing it is safe.
 var emptyList Term = List{}
+
+// emptyTuple and emptyMap are {} and #{} boxed once, shared as emptyList is.
+var (
+	emptyTuple Term = Tuple{}
+	emptyMap   Term = Map{}
+)
 
 // value decodes the term whose tag is at i; left is the nesting still allowed.
 // It decodes small integers, interned atoms and [] itself, passes containers
@@ -748,7 +751,10 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	if err != nil {
 		return nil, i, err
 	}
-	if n > 0 && left <= 0 {
+	if n == 0 {
+		return emptyTuple, j, nil
+	}
+	if left <= 0 {
 		return nil, i, d.fail(tag, i, "nesting deeper than MaxDepth at")
 	}
 	t := Tuple(d.newTerms(n, j))
@@ -994,7 +1000,10 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 	if n > (len(b)-j)/2 {
 		return nil, i, d.short(tagMap, i, j+2*n)
 	}
-	if n > 0 && left <= 0 {
+	if n == 0 {
+		return emptyMap, j, nil
+	}
+	if left <= 0 {
 		return nil, i, d.fail(tagMap, i, "nesting deeper than MaxDepth at")
 	}
 	m := d.newPairs(n, j)
