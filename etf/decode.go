@@ -125,8 +125,10 @@ const (
 )
 
 // newTerms returns n zeroed elements for a tuple or list whose elements
-// start at j. A new chunk is no bigger than the input left can fill, since
-// every term takes at least one byte.
+// start at j. A new chunk holds those n and no more terms than the input
+// left could hold if each took two bytes, as every term but [] does: unused
+// terms cost more (the runtime's cost of an allocation grows with its size)
+// than the rare extra chunk when they were too few.
 func (d *decodeState) newTerms(n, j int) []Term {
 	if n == 0 {
 		return []Term{}
@@ -149,7 +151,7 @@ func (d *decodeState) newTerms(n, j int) []Term {
 func (d *decodeState) termChunk(n, j int) {
 	c := max(d.termNext, termChunkMin)
 	d.termNext = min(2*c, termChunk)
-	d.terms = make([]Term, max(n, min(c, len(d.b)-j)))
+	d.terms = make([]Term, max(n, min(c, (len(d.b)-j)/2)))
 }
 
 // newPairs returns n (at least one) zeroed pairs for a map whose pairs
