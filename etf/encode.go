@@ -34,7 +34,13 @@ func Encode(t Term) ([]byte, error) { return EncodeOptions{}.Encode(t) }
 
 // AppendEncode appends the external term format of t, version byte 131
 // included, to dst. On error it returns dst unchanged.
-func AppendEncode(dst []byte, t Term) ([]byte, error) { return EncodeOptions{}.AppendEncode(dst, t) }
+func AppendEncode(dst []byte, t Term) ([]byte, error) {
+	b, err := appendValue(append(dst, versionByte), t, maxEncodeDepth, false)
+	if err != nil {
+		return dst, err
+	}
+	return b, nil
+}
 
 // AppendTerm appends the encoding of t without a version byte, as the
 // distribution protocol sends terms after its header. On error it returns dst unchanged.
@@ -314,8 +320,10 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 }
 
 func appendBinary(b []byte, x []byte) []byte {
-	b = append(b, tagBinary)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(x)))
+	n := len(b)
+	b = slices.Grow(b, 5+len(x))[:n+5]
+	b[n] = tagBinary
+	binary.BigEndian.PutUint32(b[n+1:], uint32(len(x)))
 	return append(b, x...)
 }
 
