@@ -100,7 +100,7 @@ type decodeState struct {
 	alias    bool
 	terms    []Term // unused part of a chunk that small tuples and lists are cut from
 	pairs    []Pair // the same for small maps
-	termNext int    // size of the next chunk of terms; 0 means termChunkMin
+	termNext int    // size of the next chunk of terms; 0 means none yet
 	pairNext int    // the same for pairs
 	binChunk []byte // unused part of a chunk that short binaries are copied to
 	binNext  int    // size of the next binary chunk; 0 means binChunkMin
@@ -116,7 +116,8 @@ type decodeState struct {
 
 // Chunk sizes for small containers: cutting them from one allocation saves
 // an allocation each, and a container kept alone keeps at most a chunk alive.
-// Chunks start small, so that a small term allocates little, and double.
+// The first container of a decode gets exactly its elements, since many
+// terms hold just one; the chunks after it start small and double.
 const (
 	termChunkMin = 8
 	termChunk    = 64
@@ -149,7 +150,12 @@ func (d *decodeState) newTerms(n, j int) []Term {
 //
 //go:noinline
 func (d *decodeState) termChunk(n, j int) {
-	c := max(d.termNext, termChunkMin)
+	if d.termNext == 0 {
+		d.termNext = termChunkMin
+		d.terms = make([]Term, n)
+		return
+	}
+	c := d.termNext
 	d.termNext = min(2*c, termChunk)
 	d.terms = make([]Term, max(n, min(c, (len(d.b)-j)/2)))
 }
@@ -173,7 +179,12 @@ func (d *decodeState) newPairs(n, j int) Map {
 //
 //go:noinline
 func (d *decodeState) pairChunk(n, j int) {
-	c := max(d.pairNext, pairChunkMin)
+	if d.pairNext == 0 {
+		d.pairNext = pairChunkMin
+		d.pairs = make([]Pair, n)
+		return
+	}
+	c := d.pairNext
 	d.pairNext = min(2*c, pairChunk)
 	d.pairs = make([]Pair, max(n, min(c, (len(d.b)-j)/2)))
 }
