@@ -279,8 +279,8 @@ var (
 )
 
 // value decodes the term whose tag is at i; left is the nesting still allowed.
-// It decodes small integers, interned atoms and [] itself, passes containers
-// on, and leaves the rest (and every error) to scalar. Every level of a nested
+// It decodes integers and interned atoms itself, passes containers on, and
+// leaves the rest (and every error) to scalar. Every level of a nested
 // term holds a frame of value and one of its container's function, so value
 // does little, to keep its frame small.
 func (d *decodeState) value(i, left int) (Term, int, error) {
@@ -289,6 +289,14 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		switch b[i] {
 		case tagSmallInteger:
 			return smallInts[b[i+1]], i + 2, nil
+		case tagInteger:
+			if i+5 <= len(b) {
+				v := int64(int32(d.u32(i + 1)))
+				if uint64(v) <= math.MaxUint8 {
+					return smallInts[v], i + 5, nil
+				}
+				return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
+			}
 		case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom:
 			if e, j := d.internedAtom(i); e != nil {
 				return e.term, j, nil
@@ -317,7 +325,7 @@ func tagAt(b []byte, i int) byte {
 }
 
 // scalar decodes the term whose tag is at i when value does not: any term
-// but a container, and any error.
+// but a container or an integer, and any error.
 func (d *decodeState) scalar(i, left int) (Term, int, error) {
 	b := d.b
 	if i >= len(b) {
@@ -325,20 +333,10 @@ func (d *decodeState) scalar(i, left int) (Term, int, error) {
 	}
 	tag := b[i]
 	switch tag {
-	case tagSmallInteger:
-		if i+2 > len(b) {
-			return nil, i, d.short(tag, i, i+2)
-		}
-		return smallInts[b[i+1]], i + 2, nil
-	case tagInteger:
-		if i+5 > len(b) {
-			return nil, i, d.short(tag, i, i+5)
-		}
-		v := int64(int32(d.u32(i + 1)))
-		if uint64(v) <= math.MaxUint8 {
-			return smallInts[v], i + 5, nil
-		}
-		return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
+	case tagSmallInteger: // value decodes a whole one
+		return nil, i, d.short(tag, i, i+2)
+	case tagInteger: // the same
+		return nil, i, d.short(tag, i, i+5)
 	case tagNewFloat:
 		if i+9 > len(b) {
 			return nil, i, d.short(tag, i, i+9)
