@@ -78,7 +78,8 @@ var (
 )
 
 // loneBinaryMax is the longest binary boxLoneBinary takes: a loneBinary is
-// then 64 bytes, one of the runtime's size classes.
+// then 32 bytes, one of the runtime's size classes and no more than the
+// header and a tiny allocation would cost apart.
 const loneBinaryMax = 8
 
 // loneBinary is a short binary and its slice header in one allocation.
