@@ -43,9 +43,7 @@ type slab[T any] struct {
 // could hold at most, which bounds the slab allocated.
 func (s *slab[T]) box(v T, typ unsafe.Pointer, left int) Term {
 	if len(s.free) == 0 {
-		n := max(s.next, 1)
-		s.next = min(2*n, slabMax)
-		s.free = make([]T, max(1, min(n, left)))
+		s.refill(left)
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]
@@ -54,6 +52,17 @@ func (s *slab[T]) box(v T, typ unsafe.Pointer, left int) Term {
 	e := (*eface)(unsafe.Pointer(&t))
 	e.typ, e.data = typ, unsafe.Pointer(p)
 	return t
+}
+
+// refill allocates the slab's next slice. It is box's rare path, kept out
+// of it so that box, inlined into the decoder, keeps the frames of the
+// functions it is inlined into small.
+//
+//go:noinline
+func (s *slab[T]) refill(left int) {
+	n := max(s.next, 1)
+	s.next = min(2*n, slabMax)
+	s.free = make([]T, max(1, min(n, left)))
 }
 
 // Type words of the boxed types.
@@ -67,3 +76,28 @@ var (
 	pidType     = typeWord(Pid{})
 	refType     = typeWord(Ref{})
 )
+
+// loneBinaryMax is the longest binary boxLoneBinary takes: a loneBinary is
+// then 32 bytes, one of the runtime's size classes and no more than the
+// header and a tiny allocation would cost apart.
+const loneBinaryMax = 8
+
+// loneBinary is a short binary and its slice header in one allocation.
+type loneBinary struct {
+	s []byte
+	b [loneBinaryMax]byte
+}
+
+// boxLoneBinary returns a copy of b (at most loneBinaryMax bytes) as a
+// []byte Term in one allocation: the Term's data word points to the
+// header, whose slice points into the same loneBinary, and whose capacity is
+// its length, so that appending to it copies.
+func boxLoneBinary(b []byte) Term {
+	lb := new(loneBinary)
+	lb.s = lb.b[:len(b):len(b)]
+	copy(lb.s, b)
+	var t Term
+	e := (*eface)(unsafe.Pointer(&t))
+	e.typ, e.data = bytesType, unsafe.Pointer(&lb.s)
+	return t
+}

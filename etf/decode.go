@@ -100,7 +100,7 @@ type decodeState struct {
 	alias    bool
 	terms    []Term // unused part of a chunk that small tuples and lists are cut from
 	pairs    []Pair // the same for small maps
-	termNext int    // size of the next chunk of terms; 0 means termChunkMin
+	termNext int    // size of the next chunk of terms; 0 means none yet
 	pairNext int    // the same for pairs
 	binChunk []byte // unused part of a chunk that short binaries are copied to
 	binNext  int    // size of the next binary chunk; 0 means binChunkMin
@@ -116,7 +116,8 @@ type decodeState struct {
 
 // Chunk sizes for small containers: cutting them from one allocation saves
 // an allocation each, and a container kept alone keeps at most a chunk alive.
-// Chunks start small, so that a small term allocates little, and double.
+// The first container of a decode gets exactly its elements, since many
+// terms hold just one; the chunks after it start small and double.
 const (
 	termChunkMin = 8
 	termChunk    = 64
@@ -125,8 +126,10 @@ const (
 )
 
 // newTerms returns n zeroed elements for a tuple or list whose elements
-// start at j. A new chunk is no bigger than the input left can fill, since
-// every term takes at least one byte.
+// start at j. A new chunk holds those n and no more terms than the input
+// left could hold if each took two bytes, as every term but [] does: unused
+// terms cost more (the runtime's cost of an allocation grows with its size)
+// than the rare extra chunk when they were too few.
 func (d *decodeState) newTerms(n, j int) []Term {
 	if n == 0 {
 		return []Term{}
@@ -135,32 +138,55 @@ func (d *decodeState) newTerms(n, j int) []Term {
 		return make([]Term, n)
 	}
 	if n > len(d.terms) {
-		c := max(d.termNext, termChunkMin)
-		d.termNext = min(2*c, termChunk)
-		d.terms = make([]Term, max(n, min(c, len(d.b)-j)))
+		d.termChunk(n, j)
 	}
 	t := d.terms[:n:n]
 	d.terms = d.terms[n:]
 	return t
 }
 
-// newPairs returns n zeroed pairs for a map whose pairs start at j; a pair
-// takes at least two bytes.
-func (d *decodeState) newPairs(n, j int) Map {
-	if n == 0 {
-		return Map{}
+// termChunk allocates the next chunk of terms, with room for at least n;
+// it is the rare path of newTerms, kept out of the containers' frames.
+//
+//go:noinline
+func (d *decodeState) termChunk(n, j int) {
+	if d.termNext == 0 {
+		d.termNext = termChunkMin
+		d.terms = make([]Term, n)
+		return
 	}
+	c := d.termNext
+	d.termNext = min(2*c, termChunk)
+	d.terms = make([]Term, max(n, min(c, (len(d.b)-j)/2)))
+}
+
+// newPairs returns n (at least one) zeroed pairs for a map whose pairs
+// start at j; a pair takes at least two bytes.
+func (d *decodeState) newPairs(n, j int) Map {
 	if n > pairChunk/4 {
 		return make(Map, n)
 	}
 	if n > len(d.pairs) {
-		c := max(d.pairNext, pairChunkMin)
-		d.pairNext = min(2*c, pairChunk)
-		d.pairs = make([]Pair, max(n, min(c, (len(d.b)-j)/2)))
+		d.pairChunk(n, j)
 	}
 	m := d.pairs[:n:n]
 	d.pairs = d.pairs[n:]
 	return m
+}
+
+// pairChunk allocates the next chunk of pairs, with room for at least n;
+// it is the rare path of newPairs, kept out of mapTerm's frame.
+//
+//go:noinline
+func (d *decodeState) pairChunk(n, j int) {
+	if d.pairNext == 0 {
+		d.pairNext = pairChunkMin
+		d.pairs = make([]Pair, n)
+		return
+	}
+	c := d.pairNext
+	d.pairNext = min(2*c, pairChunk)
+	d.pairs = make([]Pair, max(n, min(c, (len(d.b)-j)/2)))
 }
 
 func (d *decodeState) fail(tag byte, off int, msg string) error {
@@ -246,28 +272,71 @@ var smallInts = func() (t [256]Term) {
 // so sharing it is safe.
 var emptyList Term = List{}
 
+// emptyTuple and emptyMap are {} and #{} boxed once, shared as emptyList is.
+var (
+	emptyTuple Term = Tuple{}
+	emptyMap   Term = Map{}
+)
+
 // value decodes the term whose tag is at i; left is the nesting still allowed.
+// It decodes integers and interned atoms itself, passes containers on, and
+// leaves the rest (and every error) to scalar. Every level of a nested
+// term holds a frame of value and one of its container's function, so value
+// does little, to keep its frame small.
 func (d *decodeState) value(i, left int) (Term, int, error) {
+	b := d.b
+	if i+1 < len(b) {
+		switch b[i] {
+		case tagSmallInteger:
+			return smallInts[b[i+1]], i + 2, nil
+		case tagInteger:
+			if i+5 <= len(b) {
+				v := int64(int32(d.u32(i + 1)))
+				if uint64(v) <= math.MaxUint8 {
+					return smallInts[v], i + 5, nil
+				}
+				return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
+			}
+		case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom:
+			if e, j := d.internedAtom(i); e != nil {
+				return e.term, j, nil
+			}
+		case tagSmallTuple, tagLargeTuple:
+			return d.tuple(i, left)
+		case tagList:
+			return d.list(i, left)
+		case tagMap:
+			return d.mapTerm(i, left)
+		}
+	}
+	return d.scalar(i, left)
+}
+
+// tagAt returns the tag at i, or 0 (no tag) past the end of b. Tuples,
+// lists and maps switch on it to decode a container element without a
+// frame of value between the two, which keeps a deeply nested term's stack
+// small; they do that in their own loops, since a function doing it would
+// itself be such a frame.
+func tagAt(b []byte, i int) byte {
+	if i < len(b) {
+		return b[i]
+	}
+	return 0
+}
+
+// scalar decodes the term whose tag is at i when value does not: any term
+// but a container or an integer, and any error.
+func (d *decodeState) scalar(i, left int) (Term, int, error) {
 	b := d.b
 	if i >= len(b) {
 		return nil, i, d.short(0, i, i+1)
 	}
 	tag := b[i]
 	switch tag {
-	case tagSmallInteger:
-		if i+2 > len(b) {
-			return nil, i, d.short(tag, i, i+2)
-		}
-		return smallInts[b[i+1]], i + 2, nil
-	case tagInteger:
-		if i+5 > len(b) {
-			return nil, i, d.short(tag, i, i+5)
-		}
-		v := int64(int32(d.u32(i + 1)))
-		if uint64(v) <= math.MaxUint8 {
-			return smallInts[v], i + 5, nil
-		}
-		return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
+	case tagSmallInteger: // value decodes a whole one
+		return nil, i, d.short(tag, i, i+2)
+	case tagInteger: // the same
+		return nil, i, d.short(tag, i, i+5)
 	case tagNewFloat:
 		if i+9 > len(b) {
 			return nil, i, d.short(tag, i, i+9)
@@ -305,7 +374,7 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		if n > len(b)-i-5 {
 			return nil, i, d.short(tag, i, i+5+n)
 		}
-		return d.bins.box(d.bytes(i+5, n), bytesType, (len(b)-i)/5), i + 5 + n, nil
+		return d.binary(i+5, n), i + 5 + n, nil
 	case tagBitBinary:
 		return d.bitBinary(i)
 	case tagSmallBig, tagLargeBig:
@@ -336,6 +405,24 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 		return nil, i, d.fail(tag, i, "unsupported (only the encoding node can decode)")
 	}
 	return nil, i, d.fail(tag, i, "unknown tag "+strconv.Itoa(int(tag)))
+}
+
+// emptyBinary is <<>> boxed once; like emptyList, it is safe to share.
+var emptyBinary Term = []byte{}
+
+// binary returns the n bytes at i as a []byte term, copied unless aliasing
+// is allowed. The first short binary of a decode is boxed together with its
+// bytes in one allocation (often the whole term is that binary); later ones
+// share slabs and chunks.
+func (d *decodeState) binary(i, n int) Term {
+	switch {
+	case n == 0:
+		return emptyBinary
+	case d.bins.next == 0 && !d.alias && n <= loneBinaryMax:
+		d.bins.next = 2
+		return boxLoneBinary(d.b[i : i+n])
+	}
+	return d.bins.box(d.bytes(i, n), bytesType, (len(d.b)-i)/5)
 }
 
 // bytes returns n bytes at i, copied unless aliasing is allowed. Short
@@ -675,12 +762,30 @@ func (d *decodeState) tuple(i, left int) (Term, int, error) {
 	if err != nil {
 		return nil, i, err
 	}
-	if n > 0 && left <= 0 {
+	if n == 0 {
+		return emptyTuple, j, nil
+	}
+	if left <= 0 {
 		return nil, i, d.fail(tag, i, "nesting deeper than MaxDepth at")
 	}
 	t := Tuple(d.newTerms(n, j))
 	for k := range t {
-		v, next, err := d.value(j, left-1)
+		if j+1 < len(b) && b[j] == tagSmallInteger {
+			t[k], j = smallInts[b[j+1]], j+2
+			continue
+		}
+		var v Term
+		var next int
+		switch tagAt(b, j) {
+		case tagSmallTuple, tagLargeTuple:
+			v, next, err = d.tuple(j, left-1)
+		case tagList:
+			v, next, err = d.list(j, left-1)
+		case tagMap:
+			v, next, err = d.mapTerm(j, left-1)
+		default:
+			v, next, err = d.value(j, left-1)
+		}
 		if err != nil {
 			return nil, i, within(err, tag, i, n-k-1)
 		}
@@ -724,7 +829,23 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	}
 	l := List(d.newTerms(n, j))
 	for k := range l {
-		v, next, err := d.value(j, left-1)
+		if j+1 < len(b) && b[j] == tagSmallInteger {
+			l[k], j = smallInts[b[j+1]], j+2
+			continue
+		}
+		var v Term
+		var next int
+		var err error
+		switch tagAt(b, j) {
+		case tagSmallTuple, tagLargeTuple:
+			v, next, err = d.tuple(j, left-1)
+		case tagList:
+			v, next, err = d.list(j, left-1)
+		case tagMap:
+			v, next, err = d.mapTerm(j, left-1)
+		default:
+			v, next, err = d.value(j, left-1)
+		}
 		if err != nil {
 			return nil, i, within(err, tagList, i, n-k)
 		}
@@ -733,6 +854,15 @@ func (d *decodeState) list(i, left int) (Term, int, error) {
 	if j < len(b) && b[j] == tagNil {
 		return d.lists.box(l, listType, (len(b)-i)/6), j + 1, nil
 	}
+	return d.listTail(l, i, j, left)
+}
+
+// listTail decodes the tail at j of the list at i, whose elements are l,
+// when the tail is not []. It is kept out of list so that list's frame,
+// which every level of a nested list holds, stays small.
+//
+//go:noinline
+func (d *decodeState) listTail(l List, i, j, left int) (Term, int, error) {
 	tail, j, err := d.value(j, left-1)
 	if err != nil {
 		return nil, i, within(err, tagList, i, 0)
@@ -881,7 +1011,10 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 	if n > (len(b)-j)/2 {
 		return nil, i, d.short(tagMap, i, j+2*n)
 	}
-	if n > 0 && left <= 0 {
+	if n == 0 {
+		return emptyMap, j, nil
+	}
+	if left <= 0 {
 		return nil, i, d.fail(tagMap, i, "nesting deeper than MaxDepth at")
 	}
 	m := d.newPairs(n, j)
@@ -890,7 +1023,17 @@ func (d *decodeState) mapTerm(i, left int) (Term, int, error) {
 		if err != nil {
 			return nil, i, within(err, tagMap, i, 2*(n-k)-1)
 		}
-		val, next, err := d.value(next, left-1)
+		var val Term
+		switch tagAt(b, next) {
+		case tagSmallTuple, tagLargeTuple:
+			val, next, err = d.tuple(next, left-1)
+		case tagList:
+			val, next, err = d.list(next, left-1)
+		case tagMap:
+			val, next, err = d.mapTerm(next, left-1)
+		default:
+			val, next, err = d.value(next, left-1)
+		}
 		if err != nil {
 			return nil, i, within(err, tagMap, i, 2*(n-k-1))
 		}

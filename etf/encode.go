@@ -34,7 +34,13 @@ func Encode(t Term) ([]byte, error) { return EncodeOptions{}.Encode(t) }
 
 // AppendEncode appends the external term format of t, version byte 131
 // included, to dst. On error it returns dst unchanged.
-func AppendEncode(dst []byte, t Term) ([]byte, error) { return EncodeOptions{}.AppendEncode(dst, t) }
+func AppendEncode(dst []byte, t Term) ([]byte, error) {
+	b, err := appendValue(append(dst, versionByte), t, maxEncodeDepth, false)
+	if err != nil {
+		return dst, err
+	}
+	return b, nil
+}
 
 // AppendTerm appends the encoding of t without a version byte, as the
 // distribution protocol sends terms after its header. On error it returns dst unchanged.
@@ -108,21 +114,40 @@ func (o EncodeOptions) compress(b []byte, at int) ([]byte, error) {
 }
 
 // appendValue appends the encoding of v; left is the nesting still allowed and
-// converted says v came from ToTerm, which must not be asked again. The most
-// common types are tested before the switch, which costs a few compares more.
+// converted says v came from ToTerm, which must not be asked again. It
+// writes integers, atoms and binaries itself, passes tuples, lists and maps
+// on, and leaves every other type to appendOther: every level of a nested
+// term holds a frame of appendValue and one of its container's function,
+// so appendValue does little, to keep its frame small.
 func appendValue(b []byte, v Term, left int, converted bool) ([]byte, error) {
 	if x, ok := v.(int64); ok {
 		return appendInt(b, x), nil
 	}
 	if x, ok := v.(Atom); ok {
 		if !validAtomName(string(x)) {
-			return b, &EncodeError{Type: reflect.TypeOf(x), Msg: "atom longer than 255 characters or not UTF-8"}
+			return b, errBadAtom
 		}
 		return appendAtom(b, string(x)), nil
 	}
 	if x, ok := v.([]byte); ok {
 		return appendBinary(b, x), nil
 	}
+	switch x := v.(type) {
+	case Tuple:
+		return appendTuple(b, x, left)
+	case List:
+		return appendList(b, x, left)
+	case Map:
+		return appendMap(b, x, left)
+	}
+	return appendOther(b, v, left, converted)
+}
+
+// errBadAtom is the error of an Atom that cannot be encoded.
+var errBadAtom = &EncodeError{Type: reflect.TypeOf(Atom("")), Msg: "atom longer than 255 characters or not UTF-8"}
+
+// appendOther is appendValue for the types it does not write itself.
+func appendOther(b []byte, v Term, left int, converted bool) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return appendAtom(b, "undefined"), nil
@@ -139,14 +164,8 @@ func appendValue(b []byte, v Term, left int, converted bool) ([]byte, error) {
 		return appendAtom(b, "false"), nil
 	case float64:
 		return appendFloat(b, x)
-	case Tuple:
-		return appendTuple(b, x, left)
-	case List:
-		return appendList(b, x, left)
 	case []Term:
 		return appendList(b, x, left)
-	case Map:
-		return appendMap(b, x, left)
 	case Pid:
 		return appendPid(b, x)
 	case Charlist:
@@ -314,8 +333,10 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 }
 
 func appendBinary(b []byte, x []byte) []byte {
-	b = append(b, tagBinary)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(x)))
+	n := len(b)
+	b = slices.Grow(b, 5+len(x))[:n+5]
+	b[n] = tagBinary
+	binary.BigEndian.PutUint32(b[n+1:], uint32(len(x)))
 	return append(b, x...)
 }
 
@@ -344,7 +365,17 @@ func appendTuple(b []byte, t Tuple, left int) ([]byte, error) {
 	}
 	var err error
 	for _, e := range t {
-		if b, err = appendValue(b, e, left-1, false); err != nil {
+		switch x := e.(type) { // a container without a frame of appendValue; see there
+		case int64:
+			b = appendInt(b, x)
+		case Tuple:
+			b, err = appendTuple(b, x, left-1)
+		case List:
+			b, err = appendList(b, x, left-1)
+		default:
+			b, err = appendValue(b, e, left-1, false)
+		}
+		if err != nil {
 			return b, err
 		}
 	}
@@ -391,7 +422,17 @@ func appendElems(b []byte, l []Term, left int) ([]byte, error) {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(l)))
 	var err error
 	for _, e := range l {
-		if b, err = appendValue(b, e, left-1, false); err != nil {
+		switch x := e.(type) { // a container without a frame of appendValue; see there
+		case int64:
+			b = appendInt(b, x)
+		case Tuple:
+			b, err = appendTuple(b, x, left-1)
+		case List:
+			b, err = appendList(b, x, left-1)
+		default:
+			b, err = appendValue(b, e, left-1, false)
+		}
+		if err != nil {
 			return b, err
 		}
 	}
@@ -454,7 +495,15 @@ func appendMap(b []byte, m Map, left int) ([]byte, error) {
 		if b, err = appendValue(b, p.Key, left-1, false); err != nil {
 			return b, err
 		}
-		if b, err = appendValue(b, p.Value, left-1, false); err != nil {
+		switch x := p.Value.(type) { // a container without a frame of appendValue; see there
+		case Map:
+			b, err = appendMap(b, x, left-1)
+		case Tuple:
+			b, err = appendTuple(b, x, left-1)
+		default:
+			b, err = appendValue(b, p.Value, left-1, false)
+		}
+		if err != nil {
 			return b, err
 		}
 	}

@@ -514,16 +514,16 @@ const atomSalt = 0x9e3779b97f4a7c15
 func hashKey(t Term) uint64 {
 	switch x := t.(type) {
 	case Atom:
-		return maphash.String(hashSeed, string(x)) ^ atomSalt
+		return hashName(string(x)) ^ atomSalt
 	case bool, nil:
-		return maphash.String(hashSeed, atomName(x)) ^ atomSalt
+		return hashName(atomName(x)) ^ atomSalt
 	case []byte:
-		return maphash.Bytes(hashSeed, x)
+		return hashBinary(x)
 	case string:
-		return maphash.String(hashSeed, x)
+		return hashName(x)
 	case BitString:
 		if x.Bits == 8 {
-			return maphash.Bytes(hashSeed, x.Bytes)
+			return hashBinary(x.Bytes)
 		}
 	case int64:
 		return hashInt(x)
@@ -543,6 +543,40 @@ var intSeeds = [3]uint64{
 // folded to 64 bits, as the runtime hashes 8-byte keys without AES.
 func hashInt(i int64) uint64 {
 	hi, lo := bits.Mul64(uint64(i)^intSeeds[0], intSeeds[1]|1)
+	hi, lo = bits.Mul64(hi^lo^intSeeds[2], intSeeds[1]|1)
+	return hi ^ lo
+}
+
+// hashName and hashBinary are keyed hashes of a name or binary; a string
+// and a []byte with the same bytes hash alike.
+func hashName(s string) uint64 {
+	if len(s) <= 16 {
+		return hashShort(s)
+	}
+	return maphash.String(hashSeed, s)
+}
+
+func hashBinary(b []byte) uint64 {
+	if len(b) <= 16 {
+		return hashShort(b)
+	}
+	return maphash.Bytes(hashSeed, b)
+}
+
+// hashShort hashes up to 16 bytes, as most keys are, the way hashInt hashes
+// an integer: from two words that hold all of them, and their count.
+func hashShort[S string | []byte](s S) uint64 {
+	n := len(s)
+	var a, b uint64
+	switch {
+	case n >= 8:
+		a, b = le64(s, 0), le64(s, n-8)
+	case n >= 4:
+		a, b = uint64(le32(s, 0)), uint64(le32(s, n-4))
+	case n > 0:
+		a = uint64(s[0])<<16 | uint64(s[n/2])<<8 | uint64(s[n-1])
+	}
+	hi, lo := bits.Mul64(a^intSeeds[0], b^uint64(n)<<56^intSeeds[2])
 	hi, lo = bits.Mul64(hi^lo^intSeeds[2], intSeeds[1]|1)
 	return hi ^ lo
 }
