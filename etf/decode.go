@@ -67,6 +67,9 @@ func (o DecodeOptions) DecodePrefix(b []byte) (Term, int, error) {
 	if b[0] != versionByte {
 		return nil, 0, &DecodeError{Msg: "version byte " + strconv.Itoa(int(b[0])) + ", want 131"}
 	}
+	if t, n := loneScalar(b, 1); t != nil {
+		return t, n, nil
+	}
 	var d decodeState
 	d.init(o, b)
 	return d.top(1)
@@ -74,9 +77,44 @@ func (o DecodeOptions) DecodePrefix(b []byte) (Term, int, error) {
 
 // DecodeTerm is like the package-level DecodeTerm, with options o.
 func (o DecodeOptions) DecodeTerm(b []byte) (Term, int, error) {
+	if t, n := loneScalar(b, 0); t != nil {
+		return t, n, nil
+	}
 	var d decodeState
 	d.init(o, b)
 	return d.top(0)
+}
+
+// loneScalar decodes the term at i when it is an integer of up to 32 bits,
+// a finite NEW_FLOAT_EXT or an interned atom, whole in b, and returns it with
+// the offset after it; else it returns nil and leaves the term to a
+// decodeState. A term that is one such scalar is common (a reply's ok, a
+// counter) and then costs no decodeState to set up, as boxing its integer or
+// float takes a single value, not a slab.
+func loneScalar(b []byte, i int) (Term, int) {
+	if i+1 >= len(b) {
+		return nil, 0
+	}
+	switch b[i] {
+	case tagSmallInteger:
+		return smallInts[b[i+1]], i + 2
+	case tagInteger:
+		if i+5 <= len(b) {
+			return int64(int32(binary.BigEndian.Uint32(b[i+1:]))), i + 5
+		}
+	case tagNewFloat:
+		if i+9 <= len(b) {
+			f := math.Float64frombits(binary.BigEndian.Uint64(b[i+1:]))
+			if !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return f, i + 9
+			}
+		}
+	case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom:
+		if e, j := internedAtom(b, i); e != nil {
+			return e.term, j
+		}
+	}
+	return nil, 0
 }
 
 // init readies a zero d to decode b with options o. It works in place, as
@@ -298,7 +336,7 @@ func (d *decodeState) value(i, left int) (Term, int, error) {
 				return d.ints.box(v, int64Type, (len(b)-i)/5), i + 5, nil
 			}
 		case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom:
-			if e, j := d.internedAtom(i); e != nil {
+			if e, j := internedAtom(d.b, i); e != nil {
 				return e.term, j, nil
 			}
 		case tagSmallTuple, tagLargeTuple:
@@ -349,7 +387,7 @@ func (d *decodeState) scalar(i, left int) (Term, int, error) {
 	case tagFloat:
 		return d.oldFloat(i)
 	case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8:
-		if e, j := d.internedAtom(i); e != nil {
+		if e, j := internedAtom(d.b, i); e != nil {
 			return e.term, j, nil
 		}
 		name, _, j, err := d.atomBytes(i)
@@ -570,11 +608,10 @@ func (d *decodeState) atomBytes(i int) ([]byte, byte, int, error) {
 	return b[j : j+n], tag, j + n, nil
 }
 
-// internedAtom returns the interned entry of the atom at i and the offset
+// internedAtom returns the interned entry of the atom at i of b and the offset
 // after it, or nil when that atom is not interned or not well formed; it is
 // the hot path of atomBytes and atomOf.
-func (d *decodeState) internedAtom(i int) (*atomEntry, int) {
-	b := d.b
+func internedAtom(b []byte, i int) (*atomEntry, int) {
 	if i+2 > len(b) {
 		return nil, 0
 	}
@@ -646,7 +683,7 @@ func validAtomUTF8(name []byte) bool {
 
 // atom reads an atom and returns it as an Atom (never as a bool).
 func (d *decodeState) atom(i int) (Atom, int, error) {
-	if e, j := d.internedAtom(i); e != nil {
+	if e, j := internedAtom(d.b, i); e != nil {
 		return e.atom, j, nil
 	}
 	name, tag, j, err := d.atomBytes(i)
