@@ -85,12 +85,13 @@ func (o DecodeOptions) DecodeTerm(b []byte) (Term, int, error) {
 	return d.top(0)
 }
 
-// loneScalar decodes the term at i when it is an integer of up to 32 bits,
-// a finite NEW_FLOAT_EXT or an interned atom, whole in b, and returns it with
+// loneScalar decodes the term at i when it is an integer, a finite
+// NEW_FLOAT_EXT, an interned atom, or a NEW_PID_EXT or NEWER_REFERENCE_EXT
+// whose node is an interned atom, whole in b, and returns it with
 // the offset after it; else it returns nil and leaves the term to a
 // decodeState. A term that is one such scalar is common (a reply's ok, a
-// counter) and then costs no decodeState to set up, as boxing its integer or
-// float takes a single value, not a slab.
+// counter, a pid) and then costs no decodeState to set up, as boxing it
+// takes a single value, not a slab.
 func loneScalar(b []byte, i int) (Term, int) {
 	if i+1 >= len(b) {
 		return nil, 0
@@ -113,8 +114,44 @@ func loneScalar(b []byte, i int) (Term, int) {
 		if e, j := internedAtom(b, i); e != nil {
 			return e.term, j
 		}
+	case tagSmallBig:
+		if n, j := int(b[i+1]), i+3; j <= len(b) && n <= len(b)-j && b[j-1] <= 1 {
+			return bigFromLittle(b[j:j+n], b[j-1] == 1), j + n
+		}
+	case tagLargeBig:
+		if j := i + 6; j <= len(b) {
+			if n := binary.BigEndian.Uint32(b[i+1:]); uint64(n) <= uint64(len(b)-j) && b[j-1] <= 1 {
+				return bigFromLittle(b[j:j+int(n)], b[j-1] == 1), j + int(n)
+			}
+		}
+	case tagNewPid:
+		if e, j := internedAtom(b, i+1); e != nil && j+12 <= len(b) {
+			be := binary.BigEndian
+			return Pid{Node: e.atom, ID: uint64(be.Uint32(b[j+4:]))<<32 | uint64(be.Uint32(b[j:])), Creation: be.Uint32(b[j+8:])}, j + 12
+		}
+	case tagNewerReference:
+		return loneRef(b, i)
 	}
 	return nil, 0
+}
+
+// loneRef is loneScalar for a NEWER_REFERENCE_EXT.
+func loneRef(b []byte, i int) (Term, int) {
+	if i+3 > len(b) {
+		return nil, 0
+	}
+	words := int(binary.BigEndian.Uint16(b[i+1:]))
+	e, j := internedAtom(b, i+3)
+	if words < 1 || words > maxRefWords || e == nil || 4+4*words > len(b)-j {
+		return nil, 0
+	}
+	r := Ref{Node: e.atom, Creation: binary.BigEndian.Uint32(b[j:])}
+	j += 4
+	for k := range words {
+		r.ID[k] = binary.BigEndian.Uint32(b[j:])
+		j += 4
+	}
+	return r, j
 }
 
 // init readies a zero d to decode b with options o. It works in place, as
