@@ -284,3 +284,34 @@ func TestParseSubnormal(t *testing.T) {
 		check(text, false)
 	}
 }
+
+// TestDecodeLoneMatchesNested checks that a term decoded alone, which may
+// take loneScalar's shortcut, equals the same bytes decoded as the element of
+// a one-element list, which takes the decodeState path; each term is decoded
+// twice so that its atoms are interned the second time.
+func TestDecodeLoneMatchesNested(t *testing.T) {
+	for _, e := range loadCorpus(t) {
+		if len(e.Data) < 2 || e.Data[1] == tagCompressed {
+			continue
+		}
+		body := e.Data[1:]
+		wrapped := append(append([]byte{131, tagList, 0, 0, 0, 1}, body...), tagNil)
+		for range 2 {
+			lone, err := Decode(e.Data)
+			l, werr := Decode(wrapped)
+			if err != nil || werr != nil {
+				if (err == nil) != (werr == nil) {
+					t.Errorf("%s: got error %v; want %v, as nested", e.Name, err, werr)
+				}
+				break
+			}
+			nested := l.(List)[0]
+			if reflect.TypeOf(lone) != reflect.TypeOf(nested) || !reflect.DeepEqual(lone, nested) {
+				t.Errorf("%s: got %#v; want %#v", e.Name, lone, nested)
+			}
+			if term, n, err := DecodeTerm(body); err != nil || n != len(body) || !reflect.DeepEqual(term, lone) {
+				t.Errorf("%s: DecodeTerm got %#v, %d, %v; want %#v, %d, nil", e.Name, term, n, err, lone, len(body))
+			}
+		}
+	}
+}
