@@ -67,7 +67,7 @@ func (o DecodeOptions) DecodePrefix(b []byte) (Term, int, error) {
 	if b[0] != versionByte {
 		return nil, 0, &DecodeError{Msg: "version byte " + strconv.Itoa(int(b[0])) + ", want 131"}
 	}
-	if t, n := loneScalar(b, 1); t != nil {
+	if t, n := loneScalar(b, 1, o.AliasBinaries); t != nil {
 		return t, n, nil
 	}
 	var d decodeState
@@ -77,7 +77,7 @@ func (o DecodeOptions) DecodePrefix(b []byte) (Term, int, error) {
 
 // DecodeTerm is like the package-level DecodeTerm, with options o.
 func (o DecodeOptions) DecodeTerm(b []byte) (Term, int, error) {
-	if t, n := loneScalar(b, 0); t != nil {
+	if t, n := loneScalar(b, 0, o.AliasBinaries); t != nil {
 		return t, n, nil
 	}
 	var d decodeState
@@ -86,13 +86,14 @@ func (o DecodeOptions) DecodeTerm(b []byte) (Term, int, error) {
 }
 
 // loneScalar decodes the term at i when it is an integer, a finite
-// NEW_FLOAT_EXT, an interned atom, or a NEW_PID_EXT or NEWER_REFERENCE_EXT
-// whose node is an interned atom, whole in b, and returns it with
+// NEW_FLOAT_EXT, an interned atom, a binary, or a NEW_PID_EXT or
+// NEWER_REFERENCE_EXT whose node is an interned atom, whole in b (binaries
+// aliasing it when alias is set), and returns it with
 // the offset after it; else it returns nil and leaves the term to a
 // decodeState. A term that is one such scalar is common (a reply's ok, a
 // counter, a pid) and then costs no decodeState to set up, as boxing it
 // takes a single value, not a slab.
-func loneScalar(b []byte, i int) (Term, int) {
+func loneScalar(b []byte, i int, alias bool) (Term, int) {
 	if i+1 >= len(b) {
 		return nil, 0
 	}
@@ -131,8 +132,30 @@ func loneScalar(b []byte, i int) (Term, int) {
 		}
 	case tagNewerReference:
 		return loneRef(b, i)
+	case tagBinary:
+		if j := i + 5; j <= len(b) {
+			if n := binary.BigEndian.Uint32(b[i+1:]); uint64(n) <= uint64(len(b)-j) {
+				return loneBytes(b[j:j+int(n)], alias), j + int(n)
+			}
+		}
 	}
 	return nil, 0
+}
+
+// loneBytes is loneScalar for a binary: a copy of v (or v itself when alias
+// is set) with its capacity cut to its length, as decodeState's binary gives.
+func loneBytes(v []byte, alias bool) Term {
+	switch {
+	case len(v) == 0:
+		return emptyBinary
+	case alias:
+		return v[:len(v):len(v)]
+	case len(v) <= loneBinaryMax:
+		return boxLoneBinary(v)
+	}
+	c := make([]byte, len(v))
+	copy(c, v)
+	return c
 }
 
 // loneRef is loneScalar for a NEWER_REFERENCE_EXT.

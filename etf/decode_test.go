@@ -309,6 +309,9 @@ func TestDecodeLoneMatchesNested(t *testing.T) {
 			if reflect.TypeOf(lone) != reflect.TypeOf(nested) || !reflect.DeepEqual(lone, nested) {
 				t.Errorf("%s: got %#v; want %#v", e.Name, lone, nested)
 			}
+			if bs, ok := lone.([]byte); ok && cap(bs) != len(bs) {
+				t.Errorf("%s: got cap %d; want len %d", e.Name, cap(bs), len(bs))
+			}
 			if term, n, err := DecodeTerm(body); err != nil || n != len(body) || !reflect.DeepEqual(term, lone) {
 				t.Errorf("%s: DecodeTerm got %#v, %d, %v; want %#v, %d, nil", e.Name, term, n, err, lone, len(body))
 			}
