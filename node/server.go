@@ -2,12 +2,12 @@ package node
 
 import (
 	"context"
-	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"sync"
 
 	"github.com/ergo-services/ergo/gen"
 	"github.com/hornbeam-go/hornbeam/etf"
 	"github.com/hornbeam-go/hornbeam/hooks"
+	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"github.com/hornbeam-go/hornbeam/node/internal/dist"
 	"github.com/hornbeam-go/hornbeam/proto"
 )

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"io"
 	"log/slog"
 	"math"
@@ -20,6 +19,7 @@ import (
 	"github.com/hornbeam-go/hornbeam/hooks"
 	"github.com/hornbeam-go/hornbeam/internal/loglimit"
 	"github.com/hornbeam-go/hornbeam/internal/rawio"
+	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"github.com/hornbeam-go/hornbeam/proto"
 )
 

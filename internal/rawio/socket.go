@@ -1,7 +1,6 @@
 package rawio
 
 import (
-	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 	"io"
 	"net"
 	"runtime"
@@ -11,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/ergo-services/ergo/lib"
+	"github.com/hornbeam-go/hornbeam/internal/steptrace"
 )
 
 // Socket reads and writes a TCP connection's non-blocking socket with raw system calls, still parking on
@@ -36,13 +36,14 @@ type Socket struct {
 	rn       int
 	rerrno   syscall.Errno
 	readFn   func(fd uintptr) bool
-	canSpin  bool  // more than one P: a spinning reader leaves the others one
-	yield    bool  // a spinning read gives the CPU to other threads between reads
-	spinFor  int64 // how long a read spins, in nanoseconds: readSpin, or LocalSpin for a local peer
-	spinning bool  // this read spins: the last wait was short, or probe said to try
-	probe    Probe // with spin off, a local peer's reads still spin now and then, to see if it pays again
-	spin     bool  // the last wait for data took readSpin or less
-	waitFrom int64 // MonoNow when this read first found the socket empty; 0 until then
+	canSpin  bool           // more than one P: a spinning reader leaves the others one
+	yield    bool           // a spinning read gives the CPU to other threads between reads
+	spinFor  int64          // how long a read spins, in nanoseconds: readSpin, or LocalSpin for a local peer
+	step     steptrace.Step // what a read that returns marks (see package steptrace)
+	spinning bool           // this read spins: the last wait was short, or probe said to try
+	probe    Probe          // with spin off, a local peer's reads still spin now and then, to see if it pays again
+	spin     bool           // the last wait for data took readSpin or less
+	waitFrom int64          // MonoNow when this read first found the socket empty; 0 until then
 
 	*Load // counted by the connection as it handles packets; see coalesceDelay
 
@@ -71,7 +72,7 @@ func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Soc
 	}
 	s := newSocket(tc, coalesceMax, load)
 	if s != nil {
-		s.spinFor = int64(readSpin)
+		s.spinFor, s.step = int64(readSpin), steptrace.DistRead
 	}
 	return s
 }
@@ -84,7 +85,7 @@ func NewSocket(nc lib.NetReadWriter, coalesceMax time.Duration, load *Load) *Soc
 func NewConn(sc syscall.Conn, spin time.Duration, load *Load) *Socket {
 	s := newSocket(sc, 0, load)
 	if s != nil {
-		s.spinFor, s.yield, s.probe.Every = int64(spin), true, ProbeEvery
+		s.spinFor, s.yield, s.probe.Every, s.step = int64(spin), true, ProbeEvery, steptrace.PipeRead
 		s.canSpin = s.canSpin && spin > 0
 	}
 	return s
@@ -109,11 +110,7 @@ func (s *Socket) Read(b []byte) (int, error) {
 	s.rbuf, s.rn, s.rerrno, s.waitFrom = b, 0, 0, 0
 	err := s.rc.Read(s.readFn)
 	s.rbuf = nil
-	if s.yield {
-		steptrace.Mark(steptrace.PipeRead)
-	} else {
-		steptrace.Mark(steptrace.DistRead)
-	}
+	steptrace.Mark(s.step)
 	switch {
 	case err != nil:
 		return 0, err
